@@ -19,7 +19,7 @@ directory = ds.create_directory(
     Name="corp.example.com", Password="P@ssw0rd-bench", Size="Small",
     VpcSettings={"VpcId": vpc, "SubnetIds": subnets},
 )["DirectoryId"]
-ws.register_workspace_directory(DirectoryId=directory, EnableWorkDocs=False)
+ws.register_workspace_directory(DirectoryId=directory)
 requests = [
     {"DirectoryId": directory, "UserName": f"user{i:03}", "BundleId": "wsb-bh8rsxt14",
      "WorkspaceProperties": {"RunningMode": "AUTO_STOP", "RunningModeAutoStopTimeoutInMinutes": 60},

@@ -261,21 +261,21 @@ impl Store {
     // -----------------------------------------------------------------------------------------
     // Views
 
-    fn workspace_out(ws: &Workspace, now: Instant) -> WorkspaceOut {
+    fn workspace_out(ws: &Workspace, now: Instant) -> WorkspaceOut<'_> {
         WorkspaceOut {
-            bundle_id: ws.bundle_id.clone(),
-            computer_name: ws.computer_name.clone(),
-            directory_id: ws.directory_id.clone(),
-            error_code: ws.error_code.clone(),
-            error_message: ws.error_message.clone(),
-            ip_address: ws.ip_address.clone(),
+            bundle_id: &ws.bundle_id,
+            computer_name: &ws.computer_name,
+            directory_id: &ws.directory_id,
+            error_code: ws.error_code.as_deref(),
+            error_message: ws.error_message.as_deref(),
+            ip_address: &ws.ip_address,
             root_volume_encryption_enabled: ws.root_volume_encryption_enabled,
             state: ws.state_at(now),
-            subnet_id: ws.subnet_id.clone(),
-            user_name: ws.user_name.clone(),
+            subnet_id: &ws.subnet_id,
+            user_name: &ws.user_name,
             user_volume_encryption_enabled: ws.user_volume_encryption_enabled,
-            volume_encryption_key: ws.volume_encryption_key.clone(),
-            workspace_id: ws.id.clone(),
+            volume_encryption_key: ws.volume_encryption_key.as_deref(),
+            workspace_id: &ws.id,
             workspace_properties: PropertiesOut {
                 running_mode: ws.running_mode,
                 running_mode_auto_stop_timeout_in_minutes: ws.auto_stop_timeout_minutes,
@@ -368,7 +368,7 @@ impl Store {
         &self,
         input: DescribeWorkspacesInput,
         now: Instant,
-    ) -> ApiResult<DescribeWorkspacesOutput> {
+    ) -> ApiResult<DescribeWorkspacesOutput<'_>> {
         let filters = [
             input.bundle_id.is_some(),
             input.directory_id.is_some(),
@@ -613,7 +613,7 @@ impl Store {
         &mut self,
         input: CreateWorkspacesInput,
         now: Instant,
-    ) -> ApiResult<CreateWorkspacesOutput> {
+    ) -> ApiResult<CreateWorkspacesOutput<'_>> {
         let requests = validate::required("Workspaces", &input.workspaces)?;
         validate::members("Workspaces", requests, 1, 25)?;
         let mut parsed = Vec::with_capacity(requests.len());
@@ -623,10 +623,10 @@ impl Store {
         self.sweep(now);
         let epoch = seed::now_epoch();
         let mut failed = Vec::new();
-        let mut pending = Vec::new();
+        let mut created = Vec::new();
         for (request, props) in requests.iter().zip(parsed) {
             match self.create_one(request, props, now, epoch) {
-                Ok(ws) => pending.push(ws),
+                Ok(id) => created.push(id),
                 Err((code, message)) => failed.push(FailedCreate {
                     error_code: code.to_string(),
                     error_message: message,
@@ -634,6 +634,14 @@ impl Store {
                 }),
             }
         }
+        let pending = created
+            .iter()
+            .map(|id| {
+                let mut out = Self::workspace_out(&self.workspaces[id], now);
+                out.state = WorkspaceState::Pending; // as the call returns it, even with no delay
+                out
+            })
+            .collect();
         Ok(CreateWorkspacesOutput {
             failed_requests: failed,
             pending_requests: pending,
@@ -646,7 +654,7 @@ impl Store {
         (running_mode, timeout): (RunningMode, Option<i32>),
         now: Instant,
         epoch: i64,
-    ) -> Result<WorkspaceOut, (&'static str, String)> {
+    ) -> Result<String, (&'static str, String)> {
         // Validation has made these present.
         let directory_id = request.directory_id.clone().unwrap_or_default();
         let bundle_id = request.bundle_id.clone().unwrap_or_default();
@@ -729,10 +737,7 @@ impl Store {
         };
         self.workspaces.insert(id.clone(), ws);
         self.begin_transition(&id, WorkspaceState::Pending, WorkspaceState::Available, now);
-        let ws = &self.workspaces[&id];
-        let mut out = Self::workspace_out(ws, now);
-        out.state = WorkspaceState::Pending; // as returned by the call, even with no delay
-        Ok(out)
+        Ok(id)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1126,7 +1131,7 @@ mod tests {
             .unwrap()
             .workspaces
             .into_iter()
-            .map(|w| (w.workspace_id, w.state))
+            .map(|w| (w.workspace_id.to_string(), w.state))
             .collect()
         };
         assert_eq!(ids(&s, t0), vec![(id.clone(), WorkspaceState::Terminating)]);
@@ -1157,7 +1162,8 @@ mod tests {
                 )
                 .unwrap();
             assert!(page.workspaces.len() <= 7);
-            seen.extend(page.workspaces.iter().map(|w| w.workspace_id.clone()));
+            seen.extend(page.workspaces.iter().map(|w| w.workspace_id.to_string()));
+            let next = page.next_token;
             // Meanwhile, other WorkSpaces change state.
             let available: Vec<String> = s
                 .workspaces
@@ -1167,7 +1173,7 @@ mod tests {
                 .map(|w| w.id.clone())
                 .collect();
             s.batch(BatchAction::Reboot, available, now);
-            match page.next_token {
+            match next {
                 Some(t) => token = Some(t),
                 None => break,
             }

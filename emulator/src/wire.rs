@@ -138,26 +138,26 @@ pub struct PropertiesOut {
     pub running_mode_auto_stop_timeout_in_minutes: Option<i32>,
 }
 
-/// `Workspace`.
+/// `Workspace`, borrowed from the store: the hot path serializes without copying strings.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
-pub struct WorkspaceOut {
-    pub bundle_id: String,
-    pub computer_name: String,
-    pub directory_id: String,
+pub struct WorkspaceOut<'a> {
+    pub bundle_id: &'a str,
+    pub computer_name: &'a str,
+    pub directory_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
+    pub error_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    pub ip_address: String,
+    pub error_message: Option<&'a str>,
+    pub ip_address: &'a str,
     pub root_volume_encryption_enabled: bool,
     pub state: WorkspaceState,
-    pub subnet_id: String,
-    pub user_name: String,
+    pub subnet_id: &'a str,
+    pub user_name: &'a str,
     pub user_volume_encryption_enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub volume_encryption_key: Option<String>,
-    pub workspace_id: String,
+    pub volume_encryption_key: Option<&'a str>,
+    pub workspace_id: &'a str,
     pub workspace_properties: PropertiesOut,
 }
 
@@ -252,9 +252,9 @@ pub struct BatchOutput {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CreateWorkspacesOutput {
+pub struct CreateWorkspacesOutput<'a> {
     pub failed_requests: Vec<FailedCreate>,
-    pub pending_requests: Vec<WorkspaceOut>,
+    pub pending_requests: Vec<WorkspaceOut<'a>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -265,8 +265,8 @@ pub struct DescribeTagsOutput {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct DescribeWorkspacesOutput {
-    pub workspaces: Vec<WorkspaceOut>,
+pub struct DescribeWorkspacesOutput<'a> {
+    pub workspaces: Vec<WorkspaceOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
