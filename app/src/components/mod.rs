@@ -1,0 +1,93 @@
+//! Small pieces shared by the pages.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_location;
+
+use crate::error::AppError;
+
+#[component]
+pub fn Nav() -> impl IntoView {
+    let location = use_location();
+    let current = move |prefix: &'static str| {
+        let path = location.pathname.get();
+        let active = if prefix == "/" {
+            path == "/"
+        } else {
+            path.starts_with(prefix)
+        };
+        if active {
+            "page"
+        } else {
+            "false"
+        }
+    };
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"WorkSpaces Portal"</a>
+            <nav aria-label="Main">
+                <A href="/" attr:aria-current=move || current("/")>"Overview"</A>
+                <A href="/workspaces" attr:aria-current=move || current("/workspaces")>"WorkSpaces"</A>
+                <A href="/bundles" attr:aria-current=move || current("/bundles")>"Bundles"</A>
+                <A href="/directories" attr:aria-current=move || current("/directories")>"Directories"</A>
+            </nav>
+        </header>
+    }
+}
+
+/// A WorkSpace state as a coloured badge; transitional states pulse.
+#[component]
+pub fn StateBadge(#[prop(into)] state: Signal<String>) -> impl IntoView {
+    let class = move || {
+        let s = state.get();
+        let kind = match s.as_str() {
+            "AVAILABLE" => "ok",
+            "STOPPED" => "idle",
+            "ERROR" | "IMPAIRED" | "UNHEALTHY" | "SUSPENDED" => "bad",
+            "TERMINATED" | "TERMINATING" => "gone",
+            _ if crate::workspaces::is_transitional(&s) => "busy",
+            _ => "other",
+        };
+        format!("badge badge-{kind}")
+    };
+    view! { <span class=class data-state=move || state.get()>{move || state.get()}</span> }
+}
+
+/// An error as the user should see it: what went wrong and what to do.
+#[component]
+pub fn ErrorBox(error: AppError) -> impl IntoView {
+    let hint = error.hint();
+    let (detail, code) = match &error {
+        AppError::Upstream { code, message } => (message.clone(), Some(code.clone())),
+        AppError::Validation { field, message } => (format!("{field}: {message}"), None),
+        other => (other.to_string(), None),
+    };
+    view! {
+        <div class="error-box" role="alert">
+            <strong>{error.title()}</strong>
+            {code.map(|c| view! { <code class="error-code">{c}</code> })}
+            <p>{detail}</p>
+            {hint.map(|h| view! { <p class="hint">{h}</p> })}
+        </div>
+    }
+}
+
+/// A label/value row of a properties list.
+#[component]
+pub fn Prop(label: &'static str, #[prop(into)] value: String) -> impl IntoView {
+    let value = if value.is_empty() { "—".to_string() } else { value };
+    view! {
+        <div class="prop">
+            <dt>{label}</dt>
+            <dd>{value}</dd>
+        </div>
+    }
+}
+
+pub fn yes_no(value: bool) -> &'static str {
+    if value {
+        "Yes"
+    } else {
+        "No"
+    }
+}

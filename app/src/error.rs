@@ -1,0 +1,160 @@
+//! The one error type that flows from the SDK and the services to the browser.
+//!
+//! Internals never travel: an unexpected failure is logged on the server with a reference,
+//! and the browser gets only that reference.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppError {
+    #[error("Please sign in.")]
+    Unauthorized,
+    #[error("Not allowed: {0}")]
+    Forbidden(String),
+    #[error("Not found: {0}")]
+    NotFound(String),
+    #[error("Conflict: {0}")]
+    Conflict(String),
+    /// Bad input, caught before anything was sent to AWS.
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    /// An error answered by WorkSpaces, with its AWS error code.
+    #[error("{code}: {message}")]
+    Upstream { code: String, message: String },
+    /// Something unexpected; details are in the server log under `reference`.
+    #[error("Internal error (reference {reference}). The details are in the server log.")]
+    Internal { reference: String },
+    /// The request did not reach the server function, or its answer could not be read.
+    #[error("The request failed: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status a server function answers with for this error.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthorized => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) => 409,
+            AppError::Validation { .. } => 400,
+            AppError::Upstream { code, .. } if code == "ResourceNotFoundException" => 404,
+            AppError::Upstream { code, .. } if code == "Throttling" || code == "ThrottlingException" => 429,
+            AppError::Upstream { .. } => 502,
+            AppError::Internal { .. } | AppError::Transport(_) => 500,
+        }
+    }
+
+    /// The field at fault, for showing the message next to it.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Validation { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// A short title for error boxes.
+    pub fn title(&self) -> &'static str {
+        match self {
+            AppError::Unauthorized => "Sign-in required",
+            AppError::Forbidden(_) => "Not allowed",
+            AppError::NotFound(_) => "Not found",
+            AppError::Conflict(_) => "Conflict",
+            AppError::Validation { .. } => "Invalid input",
+            AppError::Upstream { .. } => "WorkSpaces refused the request",
+            AppError::Internal { .. } => "Something went wrong",
+            AppError::Transport(_) => "Request failed",
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            AppError::Upstream { code, .. } if code == "Throttling" || code == "ThrottlingException" => {
+                Some("WorkSpaces is rate-limiting requests. Wait a few seconds and try again.")
+            }
+            AppError::Upstream { code, .. } if code == "OperationInProgressException" => {
+                Some("A previous change is still being applied. Try again in a moment.")
+            }
+            AppError::Upstream { code, .. } if code == "InvalidResourceStateException" => {
+                Some("Wait until the WorkSpace reaches a state that allows this action.")
+            }
+            AppError::Transport(_) => Some("Check your connection and reload the page."),
+            AppError::Internal { .. } => {
+                Some("Try again; if it keeps failing, give the reference to an administrator.")
+            }
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(message) => AppError::validation("request", message),
+            ServerFnErrorErr::MissingArg(arg) => AppError::validation(arg, "is required"),
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_round_trip_as_json_with_their_kind() {
+        let e = AppError::validation("WorkspaceId", "must look like ws-xxxxxxxx");
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"validation","field":"WorkspaceId","message":"must look like ws-xxxxxxxx"}"#
+        );
+        assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn statuses_follow_the_error() {
+        assert_eq!(AppError::validation("a", "b").status(), 400);
+        assert_eq!(
+            AppError::Upstream {
+                code: "Throttling".into(),
+                message: String::new()
+            }
+            .status(),
+            429
+        );
+        assert_eq!(
+            AppError::Upstream {
+                code: "InvalidResourceStateException".into(),
+                message: String::new()
+            }
+            .status(),
+            502
+        );
+        assert_eq!(AppError::Internal { reference: "r".into() }.status(), 500);
+    }
+
+    #[test]
+    fn internal_errors_show_only_a_reference() {
+        let text = AppError::Internal {
+            reference: "7f3a".into(),
+        }
+        .to_string();
+        assert!(text.contains("7f3a") && text.contains("server log"), "{text}");
+    }
+}

@@ -1,0 +1,388 @@
+//! `/workspaces`: the whole fleet, filtered, sorted and paged, with bulk actions.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::{ErrorBox, StateBadge};
+use crate::error::AppError;
+use crate::workspaces::*;
+
+/// How often a page showing transitional WorkSpaces asks for their state again.
+pub const LIVE_REFRESH: Duration = Duration::from_secs(2);
+
+#[component]
+pub fn FleetPage() -> impl IntoView {
+    let params = use_query_map();
+    let query =
+        Memo::new(move |_| params.with(|p| FleetQuery::from_pairs(p.latest_values().map(|(k, v)| (k.as_ref(), v)))));
+    let page = Resource::new(move || query.get(), list_workspaces);
+
+    // Live state: while a shown WorkSpace is in a transitional state, ask again shortly.
+    Effect::new(move |_| {
+        let busy = page.with(|p| matches!(p, Some(Ok(p)) if p.items.iter().any(|w| is_transitional(&w.state))));
+        if busy {
+            set_timeout(move || page.refetch(), LIVE_REFRESH);
+        }
+    });
+
+    let selected = RwSignal::new(BTreeSet::<String>::new());
+    let batch = batch_action();
+    // After a batch, clear the selection and show the new states.
+    Effect::new(move |_| {
+        if batch.value().with(|v| v.as_ref().is_some_and(|r| r.is_ok())) {
+            selected.set(BTreeSet::new());
+            page.refetch();
+        }
+    });
+    let confirming = RwSignal::new(None::<BatchAction>);
+
+    view! {
+        <Title text="WorkSpaces — WorkSpaces Portal"/>
+        <div class="page-head">
+            <h1>"WorkSpaces"</h1>
+            <a class="button primary" href="/workspaces/new">"Create WorkSpaces"</a>
+        </div>
+        <Transition fallback=|| view! { <p class="loading">"Loading the fleet…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(data) => view! {
+                        <Filters query=query.get_untracked() data=data.clone()/>
+                        <BulkBar selected batch confirming/>
+                        <BatchResult batch/>
+                        <FleetTable data query=query.get_untracked() selected/>
+                    }
+                    .into_any(),
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+        <ConfirmDialog confirming ids=Signal::derive(move || selected.get().into_iter().collect()) batch/>
+    }
+}
+
+#[component]
+fn Filters(query: FleetQuery, data: FleetPage) -> impl IntoView {
+    let option = |value: &str, label: &str, current: &str| {
+        view! { <option value=value.to_string() selected=value == current>{label.to_string()}</option> }
+    };
+    let states = ALL_STATES.iter().map(|s| option(s, s, &query.state)).collect_view();
+    let directories = data
+        .directories
+        .iter()
+        .map(|c| option(&c.value, &c.label, &query.directory))
+        .collect_view();
+    let bundles = data
+        .bundles
+        .iter()
+        .map(|c| option(&c.value, &c.label, &query.bundle))
+        .collect_view();
+    let per_page = PER_PAGE_CHOICES
+        .iter()
+        .map(|n| option(&n.to_string(), &n.to_string(), &query.per_page.to_string()))
+        .collect_view();
+    view! {
+        <Form method="GET" action="/workspaces" attr:class="filters" attr:aria-label="Filter WorkSpaces">
+            <label>"State" <select name="state">{option("", "Any", &query.state)}{states}</select></label>
+            <label>"Directory" <select name="directory">{option("", "Any", &query.directory)}{directories}</select></label>
+            <label>"Bundle" <select name="bundle">{option("", "Any", &query.bundle)}{bundles}</select></label>
+            <label>"Running mode"
+                <select name="mode">
+                    {option("", "Any", &query.mode)}
+                    {option("AUTO_STOP", "AutoStop", &query.mode)}
+                    {option("ALWAYS_ON", "AlwaysOn", &query.mode)}
+                </select>
+            </label>
+            <label>"User" <input type="search" name="user" value=query.user.clone() placeholder="part of a name"/></label>
+            <label>"Tag key" <input type="text" name="tag_key" value=query.tag_key.clone()/></label>
+            <label>"Tag value" <input type="text" name="tag_value" value=query.tag_value.clone()/></label>
+            <label>"Per page" <select name="per_page">{per_page}</select></label>
+            <input type="hidden" name="sort" value=query.sort.clone()/>
+            <input type="hidden" name="desc" value=if query.desc { "true" } else { "" }/>
+            <div class="filter-actions">
+                <button type="submit" class="button">"Apply filters"</button>
+                <a href="/workspaces" class="button subtle">"Clear"</a>
+            </div>
+        </Form>
+    }
+}
+
+#[component]
+fn FleetTable(data: FleetPage, query: FleetQuery, selected: RwSignal<BTreeSet<String>>) -> impl IntoView {
+    let page_ids: Vec<String> = data.items.iter().map(|w| w.id.clone()).collect();
+    let all_ids = page_ids.clone();
+    let all_checked = move || !all_ids.is_empty() && selected.with(|s| all_ids.iter().all(|id| s.contains(id)));
+    let toggle_all = move |ev: leptos::ev::Event| {
+        let on = event_target_checked(&ev);
+        selected.update(|s| {
+            for id in &page_ids {
+                if on {
+                    s.insert(id.clone());
+                } else {
+                    s.remove(id);
+                }
+            }
+        });
+    };
+    let header = {
+        let query = query.clone();
+        move |column: &'static str, label: &'static str| {
+            let sorted = query.sort == column || (query.sort.is_empty() && column == "id");
+            let next = FleetQuery {
+                sort: column.to_string(),
+                desc: sorted && !query.desc,
+                page: 1,
+                ..query.clone()
+            };
+            let aria = if sorted {
+                if query.desc {
+                    "descending"
+                } else {
+                    "ascending"
+                }
+            } else {
+                "none"
+            };
+            let arrow = if sorted {
+                if query.desc {
+                    " ▼"
+                } else {
+                    " ▲"
+                }
+            } else {
+                ""
+            };
+            view! { <th scope="col" aria-sort=aria><a href=next.href()>{label}{arrow}</a></th> }
+        }
+    };
+    let summary = if data.total == data.fleet_size {
+        format!("{} WorkSpaces", data.total)
+    } else {
+        format!("{} of {} WorkSpaces match", data.total, data.fleet_size)
+    };
+    let first = if data.total == 0 {
+        0
+    } else {
+        (data.page - 1) * data.per_page + 1
+    };
+    let last = ((data.page - 1) * data.per_page + data.items.len()).min(data.total);
+    let prev = (data.page > 1).then(|| {
+        FleetQuery {
+            page: data.page - 1,
+            ..query.clone()
+        }
+        .href()
+    });
+    let next = (data.page < data.pages).then(|| {
+        FleetQuery {
+            page: data.page + 1,
+            ..query.clone()
+        }
+        .href()
+    });
+    let empty = data.items.is_empty();
+    let rows = data
+        .items
+        .into_iter()
+        .map(|w| {
+            let id = w.id.clone();
+            let id_toggle = w.id.clone();
+            let checked = move || selected.with(|s| s.contains(&id));
+            let label = format!("Select {} ({})", w.id, w.user_name);
+            let bundle = match (&w.bundle_name, &w.compute_type) {
+                (Some(n), Some(c)) => format!("{n} · {c}"),
+                (Some(n), None) => n.clone(),
+                _ => w.bundle_id.clone(),
+            };
+            view! {
+                <tr data-id=w.id.clone()>
+                    <td><input type="checkbox" aria-label=label prop:checked=checked
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            let id = id_toggle.clone();
+                            selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                        }/></td>
+                    <td><a href=format!("/workspaces/{}", w.id) class="mono">{w.id.clone()}</a></td>
+                    <td>{w.user_name.clone()}</td>
+                    <td><StateBadge state=w.state.clone()/></td>
+                    <td title=w.directory_id.clone()>{w.directory_alias.clone().unwrap_or(w.directory_id.clone())}</td>
+                    <td title=w.bundle_id.clone()>{bundle}</td>
+                    <td>{mode_label(&w.running_mode)}</td>
+                    <td class="mono">{w.ip_address.clone().unwrap_or_default()}</td>
+                    <td class="mono">{w.computer_name.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="count" aria-live="polite">{summary}</p>
+        <div class="table-wrap">
+            <table class="fleet">
+                <caption class="visually-hidden">"WorkSpaces, " {format!("showing {first}–{last}")}</caption>
+                <thead>
+                    <tr>
+                        <th scope="col"><input type="checkbox" aria-label="Select all on this page" prop:checked=all_checked on:change=toggle_all/></th>
+                        {header("id", "WorkSpace")}
+                        {header("user", "User")}
+                        {header("state", "State")}
+                        {header("directory", "Directory")}
+                        {header("bundle", "Bundle")}
+                        {header("mode", "Running mode")}
+                        {header("ip", "IP address")}
+                        {header("computer", "Computer name")}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        {empty.then(|| view! { <p class="empty">"No WorkSpace matches these filters."</p> })}
+        <nav class="pager" aria-label="Pages">
+            {match prev { Some(h) => view! { <a href=h rel="prev">"← Previous"</a> }.into_any(), None => view! { <span class="disabled">"← Previous"</span> }.into_any() }}
+            <span>{format!("Page {} of {} · {first}–{last}", data.page, data.pages)}</span>
+            {match next { Some(h) => view! { <a href=h rel="next">"Next →"</a> }.into_any(), None => view! { <span class="disabled">"Next →"</span> }.into_any() }}
+        </nav>
+    }
+}
+
+pub fn mode_label(mode: &str) -> &'static str {
+    match mode {
+        "AUTO_STOP" => "AutoStop",
+        "ALWAYS_ON" => "AlwaysOn",
+        _ => "—",
+    }
+}
+
+pub(crate) fn batch_action() -> BatchActionHandle {
+    Action::new(
+        move |(action, ids, confirm): &(BatchAction, Vec<String>, Option<String>)| {
+            let (action, ids, confirm) = (*action, ids.clone(), confirm.clone());
+            async move { run_batch(action, ids, confirm).await }
+        },
+    )
+}
+
+pub(crate) type BatchActionHandle = Action<(BatchAction, Vec<String>, Option<String>), Result<BatchOutcome, AppError>>;
+
+#[component]
+fn BulkBar(
+    selected: RwSignal<BTreeSet<String>>,
+    batch: BatchActionHandle,
+    confirming: RwSignal<Option<BatchAction>>,
+) -> impl IntoView {
+    let count = move || selected.with(|s| s.len());
+    let buttons = BatchAction::ALL
+        .iter()
+        .map(|&action| {
+            let class = if action.confirmation_word().is_some() {
+                "button danger"
+            } else {
+                "button"
+            };
+            view! {
+                <button type="button" class=class
+                    disabled=move || count() == 0 || batch.pending().get()
+                    on:click=move |_| {
+                        if action.confirmation_word().is_some() {
+                            confirming.set(Some(action));
+                        } else {
+                            batch.dispatch((action, selected.get_untracked().into_iter().collect(), None));
+                        }
+                    }>
+                    {action.label()}
+                </button>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="bulk-bar" role="toolbar" aria-label="Actions on the selected WorkSpaces">
+            <span>{move || match count() { 0 => "Select WorkSpaces to act on them".to_string(), 1 => "1 selected".to_string(), n => format!("{n} selected") }}</span>
+            {buttons}
+            {move || batch.pending().get().then(|| view! { <span class="loading">"Working…"</span> })}
+        </div>
+    }
+}
+
+#[component]
+pub(crate) fn BatchResult(batch: BatchActionHandle) -> impl IntoView {
+    move || {
+        batch.value().get().map(|result| match result {
+            Ok(outcome) => {
+                let ok = outcome.succeeded();
+                let failed = outcome.items.len() - ok;
+                let rows = outcome
+                    .items
+                    .into_iter()
+                    .map(|i| {
+                        let ok = i.ok();
+                        let status = if ok { "Accepted".to_string() } else { i.error_code.clone().unwrap_or_default() };
+                        view! {
+                            <li class=if ok { "ok" } else { "failed" }>
+                                <a class="mono" href=format!("/workspaces/{}", i.workspace_id)>{i.workspace_id.clone()}</a>
+                                " — " <strong>{status}</strong>
+                                {i.error_message.map(|m| view! { <span class="reason">{format!(": {m}")}</span> })}
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <section class="batch-result" aria-live="polite">
+                        <h2>{format!("{}: {ok} accepted, {failed} failed", outcome.action.label())}</h2>
+                        <ul>{rows}</ul>
+                    </section>
+                }
+                .into_any()
+            }
+            Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+        })
+    }
+}
+
+/// Rebuild and terminate: say what is lost and ask the user to type the action's word.
+#[component]
+pub(crate) fn ConfirmDialog(
+    confirming: RwSignal<Option<BatchAction>>,
+    ids: Signal<Vec<String>>,
+    batch: BatchActionHandle,
+) -> impl IntoView {
+    let typed = RwSignal::new(String::new());
+    let close = move || {
+        confirming.set(None);
+        typed.set(String::new());
+    };
+    move || {
+        confirming.get().map(|action| {
+            let word = action.confirmation_word().unwrap_or_default();
+            let count = ids.with_untracked(|s| s.len());
+            view! {
+                <div class="dialog-backdrop">
+                    <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title" aria-describedby="confirm-text"
+                        on:keydown=move |ev| { if ev.key() == "Escape" { close(); } }>
+                        <h2 id="confirm-title">{format!("{} {count} WorkSpace{}?", action.label(), if count == 1 { "" } else { "s" })}</h2>
+                        <p id="confirm-text" class="warning">{action.warning().unwrap_or_default()}</p>
+                        {(action == BatchAction::Rebuild && count > 1).then(|| view! {
+                            <p>"The API rebuilds one WorkSpace per call; the portal sends them one after the other."</p>
+                        })}
+                        <label>{format!("Type {word} to confirm")}
+                            <input type="text" autocomplete="off" autofocus prop:value=move || typed.get()
+                                on:input=move |ev| typed.set(event_target_value(&ev))/>
+                        </label>
+                        <div class="dialog-actions">
+                            <button type="button" class="button" on:click=move |_| close()>"Cancel"</button>
+                            <button type="button" class="button danger" disabled=move || typed.get().trim() != word
+                                on:click=move |_| {
+                                    batch.dispatch((action, ids.get_untracked(), Some(typed.get_untracked())));
+                                    close();
+                                }>
+                                {action.label()}
+                            </button>
+                        </div>
+                    </div>
+                </div>
+            }
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! `/`: the fleet at a glance.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::components::{ErrorBox, StateBadge};
+use crate::workspaces::*;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let summary = Resource::new(|| (), |_| fleet_summary());
+    view! {
+        <Title text="Overview — WorkSpaces Portal"/>
+        <h1>"Fleet overview"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match summary.await {
+                    Ok(s) => view! {
+                        <p class="count">{format!("{} WorkSpaces", s.total)}</p>
+                        <div class="columns three">
+                            <Chart title="By state" counts=s.by_state.clone() total=s.total link="state"/>
+                            <Chart title="By directory" counts=s.by_directory.clone() total=s.total link=""/>
+                            <Chart title="By running mode" counts=s.by_running_mode.clone() total=s.total link="mode"/>
+                        </div>
+                        <Attention items=s.attention.clone()/>
+                    }
+                    .into_any(),
+                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Horizontal bars; each label links to the fleet filtered by it when `link` names a filter.
+#[component]
+fn Chart(title: &'static str, counts: Vec<Count>, total: usize, link: &'static str) -> impl IntoView {
+    let rows = counts
+        .into_iter()
+        .map(|c| {
+            let share = if total == 0 {
+                0.0
+            } else {
+                c.count as f64 * 100.0 / total as f64
+            };
+            let label = if link.is_empty() {
+                view! { <span>{c.label.clone()}</span> }.into_any()
+            } else {
+                view! { <a href=format!("/workspaces?{link}={}", urlencode(&c.label))>{c.label.clone()}</a> }.into_any()
+            };
+            view! {
+                <li>
+                    <span class="bar-label">{label}</span>
+                    <span class="bar" role="img" aria-label=format!("{} of {total}", c.count)>
+                        <span class="bar-fill" style=format!("width: {share:.1}%")></span>
+                    </span>
+                    <span class="bar-count">{c.count}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card">
+            <h2>{title}</h2>
+            <ul class="chart">{rows}</ul>
+        </section>
+    }
+}
+
+#[component]
+fn Attention(items: Vec<WorkspaceSummary>) -> impl IntoView {
+    if items.is_empty() {
+        return view! { <section class="card"><h2>"Needs attention"</h2><p>"No WorkSpace is in ERROR, IMPAIRED or UNHEALTHY."</p></section> }.into_any();
+    }
+    view! {
+        <section class="card">
+            <h2>{format!("Needs attention ({})", items.len())}</h2>
+            <table>
+                <thead><tr><th scope="col">"WorkSpace"</th><th scope="col">"User"</th><th scope="col">"State"</th><th scope="col">"Error"</th></tr></thead>
+                <tbody>
+                    {items.into_iter().map(|w| view! {
+                        <tr>
+                            <td><a class="mono" href=format!("/workspaces/{}", w.id)>{w.id.clone()}</a></td>
+                            <td>{w.user_name.clone()}</td>
+                            <td><StateBadge state=w.state.clone()/></td>
+                            <td>{w.error_message.clone().unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+    .into_any()
+}

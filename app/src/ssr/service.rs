@@ -1,0 +1,772 @@
+//! The service layer: what each server function does, on the server.
+//!
+//! Every public method runs through [`Portal::call`], the single place where each request
+//! is logged and its error status set — and where authorization and the audit record will
+//! plug in, so that no server function can skip them.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_workspaces::types as sdk;
+use aws_sdk_workspaces::Client;
+use futures::stream::{self, StreamExt};
+use tokio::sync::Mutex;
+
+use super::mapping::{self, Catalog};
+use crate::catalog::{BundleInfo, BundleOwner, DirectoryInfo};
+use crate::error::{AppError, AppResult};
+use crate::validate;
+use crate::workspaces::*;
+
+#[derive(Clone, Debug)]
+pub struct PortalSettings {
+    /// How long a fleet listing is reused before WorkSpaces is asked again. Writes made
+    /// through the portal invalidate it at once.
+    pub fleet_cache_ttl: Duration,
+    /// How long bundles and directories are reused.
+    pub catalog_cache_ttl: Duration,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings {
+            fleet_cache_ttl: Duration::from_secs(2),
+            catalog_cache_ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+struct Cached<T> {
+    at: Instant,
+    value: Arc<T>,
+}
+
+pub struct Portal {
+    client: Client,
+    settings: PortalSettings,
+    /// Single-flight: concurrent page loads share one walk of the fleet.
+    fleet: Mutex<Option<Cached<Vec<WorkspaceSummary>>>>,
+    catalog: Mutex<Option<Cached<Catalog>>>,
+    tags: Mutex<HashMap<String, Cached<Vec<Tag>>>>,
+}
+
+impl Portal {
+    pub fn new(client: Client, settings: PortalSettings) -> Self {
+        Portal {
+            client,
+            settings,
+            fleet: Mutex::new(None),
+            catalog: Mutex::new(None),
+            tags: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Runs one request of the portal: the one place every server function goes through.
+    async fn call<T>(&self, action: &'static str, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
+        let started = Instant::now();
+        let result = work.await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(_) => tracing::info!(action, elapsed_ms, "ok"),
+            Err(e) => {
+                tracing::info!(action, elapsed_ms, error = %e, "refused or failed");
+                if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(
+                        axum::http::StatusCode::from_u16(e.status())
+                            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+                    );
+                }
+            }
+        }
+        result
+    }
+
+    /// Checks that WorkSpaces answers (for `/readyz`).
+    pub async fn ping(&self) -> AppResult<()> {
+        self.client
+            .describe_workspace_directories()
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| mapping::sdk_error("DescribeWorkspaceDirectories", e))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Reading the fleet
+
+    async fn catalog(&self) -> AppResult<Arc<Catalog>> {
+        let mut cached = self.catalog.lock().await;
+        if let Some(c) = cached
+            .as_ref()
+            .filter(|c| c.at.elapsed() < self.settings.catalog_cache_ttl)
+        {
+            return Ok(c.value.clone());
+        }
+        let mut catalog = Catalog::default();
+        for owner in [Some("AMAZON"), None] {
+            for b in self.fetch_bundles(owner).await? {
+                catalog.bundles.insert(b.id.clone(), b);
+            }
+        }
+        for d in self.fetch_directories().await? {
+            catalog.directories.insert(d.id.clone(), d);
+        }
+        let value = Arc::new(catalog);
+        *cached = Some(Cached {
+            at: Instant::now(),
+            value: value.clone(),
+        });
+        Ok(value)
+    }
+
+    async fn fetch_bundles(&self, owner: Option<&str>) -> AppResult<Vec<BundleInfo>> {
+        let mut pages = self
+            .client
+            .describe_workspace_bundles()
+            .set_owner(owner.map(str::to_owned))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| mapping::sdk_error("DescribeWorkspaceBundles", e))?;
+            out.extend(page.bundles().iter().map(mapping::bundle));
+        }
+        Ok(out)
+    }
+
+    async fn fetch_directories(&self) -> AppResult<Vec<DirectoryInfo>> {
+        let mut pages = self.client.describe_workspace_directories().into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| mapping::sdk_error("DescribeWorkspaceDirectories", e))?;
+            out.extend(page.directories().iter().map(mapping::directory));
+        }
+        Ok(out)
+    }
+
+    /// The whole fleet: every page of DescribeWorkspaces, not only the first 25.
+    async fn fleet(&self) -> AppResult<Arc<Vec<WorkspaceSummary>>> {
+        let mut cached = self.fleet.lock().await;
+        if let Some(c) = cached
+            .as_ref()
+            .filter(|c| c.at.elapsed() < self.settings.fleet_cache_ttl)
+        {
+            return Ok(c.value.clone());
+        }
+        let catalog = self.catalog().await?;
+        let mut pages = self.client.describe_workspaces().into_paginator().send();
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| mapping::sdk_error("DescribeWorkspaces", e))?;
+            all.extend(page.workspaces().iter().map(|w| mapping::workspace(w, &catalog)));
+        }
+        let value = Arc::new(all);
+        *cached = Some(Cached {
+            at: Instant::now(),
+            value: value.clone(),
+        });
+        Ok(value)
+    }
+
+    /// Forgets cached fleet data after a write, so the next read shows its effect.
+    async fn invalidate(&self) {
+        *self.fleet.lock().await = None;
+    }
+
+    async fn tags_of(&self, id: &str) -> AppResult<Vec<Tag>> {
+        if let Some(c) = self
+            .tags
+            .lock()
+            .await
+            .get(id)
+            .filter(|c| c.at.elapsed() < self.settings.catalog_cache_ttl)
+        {
+            return Ok((*c.value).clone());
+        }
+        let out = self
+            .client
+            .describe_tags()
+            .resource_id(id)
+            .send()
+            .await
+            .map_err(|e| mapping::sdk_error("DescribeTags", e))?;
+        let tags: Vec<Tag> = out.tag_list().iter().map(mapping::tag).collect();
+        self.tags.lock().await.insert(
+            id.to_string(),
+            Cached {
+                at: Instant::now(),
+                value: Arc::new(tags.clone()),
+            },
+        );
+        Ok(tags)
+    }
+
+    pub async fn list(&self, query: FleetQuery) -> AppResult<FleetPage> {
+        self.call("ListWorkspaces", async {
+            let query = query.normalized();
+            let fleet = self.fleet().await?;
+            let user = query.user.to_lowercase();
+            let mut rows: Vec<WorkspaceSummary> = fleet
+                .iter()
+                .filter(|w| query.state.is_empty() || w.state == query.state)
+                .filter(|w| query.directory.is_empty() || w.directory_id == query.directory)
+                .filter(|w| query.bundle.is_empty() || w.bundle_id == query.bundle)
+                .filter(|w| query.mode.is_empty() || w.running_mode == query.mode)
+                .filter(|w| user.is_empty() || w.user_name.to_lowercase().contains(&user))
+                .cloned()
+                .collect();
+            if !query.tag_key.is_empty() || !query.tag_value.is_empty() {
+                // DescribeWorkspaces carries no tags: ask for them, a few at a time, cached.
+                let ids: Vec<String> = rows.iter().map(|w| w.id.clone()).collect();
+                let tag_sets: Vec<AppResult<Vec<Tag>>> = stream::iter(ids)
+                    .map(|id| async move { self.tags_of(&id).await })
+                    .buffered(16)
+                    .collect()
+                    .await;
+                let keep: Vec<bool> = tag_sets
+                    .into_iter()
+                    .map(|tags| {
+                        Ok(tags?.iter().any(|t| {
+                            (query.tag_key.is_empty() || t.key == query.tag_key)
+                                && (query.tag_value.is_empty() || t.value == query.tag_value)
+                        }))
+                    })
+                    .collect::<AppResult<_>>()?;
+                let mut keep = keep.into_iter();
+                rows.retain(|_| keep.next().unwrap_or(false));
+            }
+            sort_rows(&mut rows, &query.sort, query.desc);
+            let total = rows.len();
+            let pages = total.div_ceil(query.per_page).max(1);
+            let page = query.page.min(pages);
+            let items = rows
+                .into_iter()
+                .skip((page - 1) * query.per_page)
+                .take(query.per_page)
+                .collect();
+            let catalog = self.catalog().await?;
+            let mut directories: Vec<Choice> = catalog
+                .directories
+                .values()
+                .map(|d| Choice {
+                    value: d.id.clone(),
+                    label: format!("{} ({})", d.alias, d.id),
+                })
+                .collect();
+            directories.sort_by(|a, b| a.label.cmp(&b.label));
+            let mut bundles: Vec<Choice> = catalog
+                .bundles
+                .values()
+                .map(|b| Choice {
+                    value: b.id.clone(),
+                    label: format!("{} ({})", b.name, b.compute_type),
+                })
+                .collect();
+            bundles.sort_by(|a, b| a.label.cmp(&b.label));
+            Ok(FleetPage {
+                items,
+                total,
+                fleet_size: fleet.len(),
+                page,
+                per_page: query.per_page,
+                pages,
+                directories,
+                bundles,
+            })
+        })
+        .await
+    }
+
+    pub async fn summary(&self) -> AppResult<FleetOverview> {
+        self.call("FleetSummary", async {
+            let fleet = self.fleet().await?;
+            let count_by = |key: &dyn Fn(&WorkspaceSummary) -> String| {
+                let mut counts: HashMap<String, usize> = HashMap::new();
+                for w in fleet.iter() {
+                    *counts.entry(key(w)).or_default() += 1;
+                }
+                let mut counts: Vec<Count> = counts
+                    .into_iter()
+                    .map(|(label, count)| Count { label, count })
+                    .collect();
+                counts.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
+                counts
+            };
+            Ok(FleetOverview {
+                total: fleet.len(),
+                by_state: count_by(&|w| w.state.clone()),
+                by_directory: count_by(&|w| w.directory_alias.clone().unwrap_or_else(|| w.directory_id.clone())),
+                by_running_mode: count_by(&|w| w.running_mode.clone()),
+                attention: fleet
+                    .iter()
+                    .filter(|w| ATTENTION_STATES.contains(&w.state.as_str()))
+                    .cloned()
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    pub async fn detail(&self, id: &str) -> AppResult<WorkspaceDetail> {
+        self.call("GetWorkspace", async {
+            validate::workspace_id("id", id)?;
+            let catalog = self.catalog().await?;
+            let (described, tags, connection) = tokio::join!(
+                self.client.describe_workspaces().workspace_ids(id).send(),
+                self.client.describe_tags().resource_id(id).send(),
+                self.client
+                    .describe_workspaces_connection_status()
+                    .workspace_ids(id)
+                    .send(),
+            );
+            let described = described.map_err(|e| mapping::sdk_error("DescribeWorkspaces", e))?;
+            let workspace = described
+                .workspaces()
+                .first()
+                .map(|w| mapping::workspace(w, &catalog))
+                .ok_or_else(|| AppError::NotFound(format!("WorkSpace {id} does not exist (or was terminated)")))?;
+            let tags = tags
+                .map_err(|e| mapping::sdk_error("DescribeTags", e))?
+                .tag_list()
+                .iter()
+                .map(mapping::tag)
+                .collect();
+            let connection = connection
+                .map_err(|e| mapping::sdk_error("DescribeWorkspacesConnectionStatus", e))?
+                .workspaces_connection_status()
+                .first()
+                .map(mapping::connection);
+            Ok(WorkspaceDetail {
+                workspace,
+                tags,
+                connection,
+            })
+        })
+        .await
+    }
+
+    pub async fn refresh(&self, ids: Vec<String>) -> AppResult<Vec<WorkspaceSummary>> {
+        self.call("RefreshWorkspaces", async {
+            let ids = checked_ids(&ids)?;
+            let catalog = self.catalog().await?;
+            let mut out = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(25) {
+                let page = self
+                    .client
+                    .describe_workspaces()
+                    .set_workspace_ids(Some(chunk.to_vec()))
+                    .send()
+                    .await
+                    .map_err(|e| mapping::sdk_error("DescribeWorkspaces", e))?;
+                out.extend(page.workspaces().iter().map(|w| mapping::workspace(w, &catalog)));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn bundles(&self, owner: BundleOwner) -> AppResult<Vec<BundleInfo>> {
+        self.call("ListBundles", async {
+            let mut bundles = self
+                .fetch_bundles(matches!(owner, BundleOwner::Amazon).then_some("AMAZON"))
+                .await?;
+            bundles.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(bundles)
+        })
+        .await
+    }
+
+    pub async fn directories(&self) -> AppResult<Vec<DirectoryInfo>> {
+        self.call("ListDirectories", async {
+            let mut directories = self.fetch_directories().await?;
+            let fleet = self.fleet().await?;
+            for d in &mut directories {
+                d.workspace_count = fleet.iter().filter(|w| w.directory_id == d.id).count();
+            }
+            directories.sort_by(|a, b| a.alias.cmp(&b.alias));
+            Ok(directories)
+        })
+        .await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Changing the fleet
+
+    pub async fn batch(
+        &self,
+        action: BatchAction,
+        ids: Vec<String>,
+        confirm: Option<String>,
+    ) -> AppResult<BatchOutcome> {
+        self.call(action.api_name(), async {
+            let ids = checked_ids(&ids)?;
+            if let Some(word) = action.confirmation_word() {
+                if confirm.as_deref().map(str::trim) != Some(word) {
+                    return Err(AppError::validation(
+                        "confirm",
+                        format!("type '{word}' to confirm: {}", action.warning().unwrap_or_default()),
+                    ));
+                }
+            }
+            let mut items = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(action.api_batch_size()) {
+                let failed = self.send_batch(action, chunk).await;
+                for id in chunk {
+                    let failure = match &failed {
+                        Ok(failed) => failed.get(id).cloned(),
+                        // The whole call failed: every WorkSpace of this batch shares the error.
+                        Err(AppError::Upstream { code, message }) => Some((code.clone(), message.clone())),
+                        Err(other) => Some(("Error".to_string(), other.to_string())),
+                    };
+                    items.push(ItemOutcome {
+                        workspace_id: id.clone(),
+                        error_code: failure.as_ref().map(|f| f.0.clone()),
+                        error_message: failure.map(|f| f.1),
+                    });
+                }
+            }
+            self.invalidate().await;
+            Ok(BatchOutcome { action, items })
+        })
+        .await
+    }
+
+    /// One API call; returns the per-item failures by WorkSpace ID.
+    async fn send_batch(&self, action: BatchAction, ids: &[String]) -> AppResult<HashMap<String, (String, String)>> {
+        let c = &self.client;
+        let ids = ids.iter().map(String::as_str);
+        let failed = match action {
+            BatchAction::Start => c
+                .start_workspaces()
+                .set_start_workspace_requests(Some(
+                    ids.map(|id| sdk::StartRequest::builder().workspace_id(id).build())
+                        .collect(),
+                ))
+                .send()
+                .await
+                .map(|o| o.failed_requests().to_vec())
+                .map_err(|e| mapping::sdk_error(action.api_name(), e)),
+            BatchAction::Stop => c
+                .stop_workspaces()
+                .set_stop_workspace_requests(Some(
+                    ids.map(|id| sdk::StopRequest::builder().workspace_id(id).build())
+                        .collect(),
+                ))
+                .send()
+                .await
+                .map(|o| o.failed_requests().to_vec())
+                .map_err(|e| mapping::sdk_error(action.api_name(), e)),
+            BatchAction::Reboot => c
+                .reboot_workspaces()
+                .set_reboot_workspace_requests(Some(
+                    ids.map(|id| sdk::RebootRequest::builder().workspace_id(id).build())
+                        .collect::<Result<_, _>>()
+                        .map_err(build_error)?,
+                ))
+                .send()
+                .await
+                .map(|o| o.failed_requests().to_vec())
+                .map_err(|e| mapping::sdk_error(action.api_name(), e)),
+            BatchAction::Rebuild => c
+                .rebuild_workspaces()
+                .set_rebuild_workspace_requests(Some(
+                    ids.map(|id| sdk::RebuildRequest::builder().workspace_id(id).build())
+                        .collect::<Result<_, _>>()
+                        .map_err(build_error)?,
+                ))
+                .send()
+                .await
+                .map(|o| o.failed_requests().to_vec())
+                .map_err(|e| mapping::sdk_error(action.api_name(), e)),
+            BatchAction::Terminate => c
+                .terminate_workspaces()
+                .set_terminate_workspace_requests(Some(
+                    ids.map(|id| sdk::TerminateRequest::builder().workspace_id(id).build())
+                        .collect::<Result<_, _>>()
+                        .map_err(build_error)?,
+                ))
+                .send()
+                .await
+                .map(|o| o.failed_requests().to_vec())
+                .map_err(|e| mapping::sdk_error(action.api_name(), e)),
+        }?;
+        Ok(failed
+            .iter()
+            .map(|f| {
+                (
+                    f.workspace_id().unwrap_or_default().to_string(),
+                    (
+                        f.error_code().unwrap_or("Failed").to_string(),
+                        f.error_message().unwrap_or_default().to_string(),
+                    ),
+                )
+            })
+            .collect())
+    }
+
+    pub async fn create(&self, form: CreateForm) -> AppResult<CreateOutcome> {
+        self.call("CreateWorkspaces", async {
+            validate::directory_id("directory_id", form.directory_id.trim())?;
+            validate::bundle_id("bundle_id", form.bundle_id.trim())?;
+            let users = validate::parse_user_lines("users", &form.users)?;
+            let mode = if form.running_mode.is_empty() {
+                "ALWAYS_ON"
+            } else {
+                form.running_mode.as_str()
+            };
+            validate::running_mode("running_mode", mode)?;
+            let minutes = match (mode, form.auto_stop_minutes.trim()) {
+                ("AUTO_STOP", "") => Some(60),
+                ("AUTO_STOP", text) => {
+                    let m: i32 = text.parse().map_err(|_| {
+                        AppError::validation("auto_stop_minutes", format!("'{text}' is not a number of minutes"))
+                    })?;
+                    validate::auto_stop_minutes("auto_stop_minutes", m)?;
+                    Some(m)
+                }
+                _ => None,
+            };
+            let tags = validate::parse_tag_lines("tags", &form.tags)?;
+            let root = form.root_volume_encrypted.is_some();
+            let user = form.user_volume_encrypted.is_some();
+            let key = form.volume_encryption_key.trim();
+            if (root || user) && key.is_empty() {
+                return Err(AppError::validation(
+                    "volume_encryption_key",
+                    "volume encryption needs a KMS key (ARN or alias)",
+                ));
+            }
+            let properties = sdk::WorkspaceProperties::builder()
+                .running_mode(sdk::RunningMode::from(mode))
+                .set_running_mode_auto_stop_timeout_in_minutes(minutes)
+                .build();
+            let sdk_tags: Vec<sdk::Tag> = tags
+                .iter()
+                .map(|(k, v)| sdk::Tag::builder().key(k).value(v).build())
+                .collect::<Result<_, _>>()
+                .map_err(build_error)?;
+
+            let mut items = Vec::with_capacity(users.len());
+            for chunk in users.chunks(25) {
+                let requests = chunk
+                    .iter()
+                    .map(|u| {
+                        sdk::WorkspaceRequest::builder()
+                            .directory_id(form.directory_id.trim())
+                            .bundle_id(form.bundle_id.trim())
+                            .user_name(u)
+                            .root_volume_encryption_enabled(root)
+                            .user_volume_encryption_enabled(user)
+                            .set_volume_encryption_key((!key.is_empty()).then(|| key.to_string()))
+                            .workspace_properties(properties.clone())
+                            .set_tags((!sdk_tags.is_empty()).then(|| sdk_tags.clone()))
+                            .build()
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(build_error)?;
+                match self
+                    .client
+                    .create_workspaces()
+                    .set_workspaces(Some(requests))
+                    .send()
+                    .await
+                {
+                    Ok(out) => {
+                        let mut by_user: HashMap<String, CreateOutcomeItem> = HashMap::new();
+                        for p in out.pending_requests() {
+                            let name = p.user_name().unwrap_or_default().to_string();
+                            by_user.insert(
+                                name.to_lowercase(),
+                                CreateOutcomeItem {
+                                    user_name: name,
+                                    workspace_id: p.workspace_id().map(str::to_owned),
+                                    error_code: None,
+                                    error_message: None,
+                                },
+                            );
+                        }
+                        for f in out.failed_requests() {
+                            let name = f
+                                .workspace_request()
+                                .map(|r| r.user_name().to_string())
+                                .unwrap_or_default();
+                            by_user.entry(name.to_lowercase()).or_insert(CreateOutcomeItem {
+                                user_name: name,
+                                workspace_id: None,
+                                error_code: f.error_code().map(str::to_owned),
+                                error_message: f.error_message().map(str::to_owned),
+                            });
+                        }
+                        for u in chunk {
+                            items.push(by_user.remove(&u.to_lowercase()).unwrap_or(CreateOutcomeItem {
+                                user_name: u.clone(),
+                                workspace_id: None,
+                                error_code: Some("NoAnswer".into()),
+                                error_message: Some("WorkSpaces did not report on this request.".into()),
+                            }));
+                        }
+                    }
+                    Err(e) => {
+                        let (code, message) = match mapping::sdk_error("CreateWorkspaces", e) {
+                            AppError::Upstream { code, message } => (code, message),
+                            other => ("Error".to_string(), other.to_string()),
+                        };
+                        items.extend(chunk.iter().map(|u| CreateOutcomeItem {
+                            user_name: u.clone(),
+                            workspace_id: None,
+                            error_code: Some(code.clone()),
+                            error_message: Some(message.clone()),
+                        }));
+                    }
+                }
+            }
+            self.invalidate().await;
+            Ok(CreateOutcome { items })
+        })
+        .await
+    }
+
+    pub async fn modify(&self, id: &str, running_mode: &str, auto_stop_minutes: &str) -> AppResult<()> {
+        self.call("ModifyWorkspaceProperties", async {
+            validate::workspace_id("id", id)?;
+            validate::running_mode("running_mode", running_mode)?;
+            let minutes = match (running_mode, auto_stop_minutes.trim()) {
+                ("AUTO_STOP", "") => None,
+                ("AUTO_STOP", text) => {
+                    let m: i32 = text.parse().map_err(|_| {
+                        AppError::validation("auto_stop_minutes", format!("'{text}' is not a number of minutes"))
+                    })?;
+                    validate::auto_stop_minutes("auto_stop_minutes", m)?;
+                    Some(m)
+                }
+                _ => None,
+            };
+            let properties = sdk::WorkspaceProperties::builder()
+                .running_mode(sdk::RunningMode::from(running_mode))
+                .set_running_mode_auto_stop_timeout_in_minutes(minutes)
+                .build();
+            self.client
+                .modify_workspace_properties()
+                .workspace_id(id)
+                .workspace_properties(properties)
+                .send()
+                .await
+                .map_err(|e| mapping::sdk_error("ModifyWorkspaceProperties", e))?;
+            self.invalidate().await;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn set_tag(&self, id: &str, key: &str, value: &str) -> AppResult<()> {
+        self.call("CreateTags", async {
+            validate::workspace_id("id", id)?;
+            let (key, value) = (key.trim(), value.trim());
+            validate::tag("tag", key, value)?;
+            let tag = sdk::Tag::builder().key(key).value(value).build().map_err(build_error)?;
+            self.client
+                .create_tags()
+                .resource_id(id)
+                .tags(tag)
+                .send()
+                .await
+                .map_err(|e| mapping::sdk_error("CreateTags", e))?;
+            self.tags.lock().await.remove(id);
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn delete_tag(&self, id: &str, key: &str) -> AppResult<()> {
+        self.call("DeleteTags", async {
+            validate::workspace_id("id", id)?;
+            if key.is_empty() {
+                return Err(AppError::validation("key", "is required"));
+            }
+            self.client
+                .delete_tags()
+                .resource_id(id)
+                .tag_keys(key)
+                .send()
+                .await
+                .map_err(|e| mapping::sdk_error("DeleteTags", e))?;
+            self.tags.lock().await.remove(id);
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Validates IDs (naming the bad one by position) and drops duplicates, keeping order.
+fn checked_ids(ids: &[String]) -> AppResult<Vec<String>> {
+    if ids.is_empty() {
+        return Err(AppError::validation("ids", "select at least one WorkSpace"));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let id = id.trim();
+        validate::workspace_id(&format!("ids[{i}]"), id)?;
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    Ok(out)
+}
+
+fn build_error(e: aws_sdk_workspaces::error::BuildError) -> AppError {
+    let reference = super::reference();
+    tracing::error!(%reference, error = %e, "could not build a WorkSpaces request");
+    AppError::Internal { reference }
+}
+
+fn sort_rows(rows: &mut [WorkspaceSummary], column: &str, desc: bool) {
+    let key = |w: &WorkspaceSummary| -> String {
+        match column {
+            "user" => w.user_name.to_lowercase(),
+            "state" => w.state.clone(),
+            "directory" => w.directory_alias.clone().unwrap_or_else(|| w.directory_id.clone()),
+            "bundle" => w.bundle_name.clone().unwrap_or_else(|| w.bundle_id.clone()),
+            "mode" => w.running_mode.clone(),
+            "ip" => w.ip_address.as_deref().map(ip_sort_key).unwrap_or_default(),
+            "computer" => w.computer_name.clone().unwrap_or_default(),
+            _ => w.id.clone(),
+        }
+    };
+    rows.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id)));
+    if desc {
+        rows.reverse();
+    }
+}
+
+/// Sorts 10.0.2.5 before 10.0.10.1.
+fn ip_sort_key(ip: &str) -> String {
+    ip.split('.')
+        .map(|part| format!("{:0>3}", part))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked_by_position_and_deduplicated() {
+        let ids = vec!["ws-abcdefgh1".to_string(), "ws-abcdefgh1".into(), "ws-abcdefgh2".into()];
+        assert_eq!(checked_ids(&ids).unwrap(), vec!["ws-abcdefgh1", "ws-abcdefgh2"]);
+        let err = checked_ids(&["ws-abcdefgh1".into(), "nope".into()]).unwrap_err();
+        assert_eq!(err.field(), Some("ids[1]"));
+        assert_eq!(checked_ids(&[]).unwrap_err().field(), Some("ids"));
+    }
+
+    #[test]
+    fn ip_addresses_sort_numerically() {
+        assert!(ip_sort_key("10.0.2.5") < ip_sort_key("10.0.10.1"));
+    }
+}

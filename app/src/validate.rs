@@ -1,0 +1,232 @@
+//! Input checks from the API reference's constraints, shared by the browser (to say early what
+//! is wrong) and the server (which checks again: the browser is never trusted).
+
+use crate::error::{AppError, AppResult};
+
+/// `^ws-[0-9a-z]{8,63}$`
+pub fn workspace_id(field: &str, id: &str) -> AppResult<()> {
+    pattern(
+        field,
+        id,
+        "ws-",
+        8,
+        63,
+        |b| b.is_ascii_digit() || b.is_ascii_lowercase(),
+        "ws-xxxxxxxx",
+    )
+}
+
+/// `^wsb-[0-9a-z]{8,63}$`
+pub fn bundle_id(field: &str, id: &str) -> AppResult<()> {
+    pattern(
+        field,
+        id,
+        "wsb-",
+        8,
+        63,
+        |b| b.is_ascii_digit() || b.is_ascii_lowercase(),
+        "wsb-xxxxxxxx",
+    )
+}
+
+/// `^d-[0-9a-f]{8,63}$`
+pub fn directory_id(field: &str, id: &str) -> AppResult<()> {
+    pattern(
+        field,
+        id,
+        "d-",
+        8,
+        63,
+        |b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase(),
+        "d-xxxxxxxxxx",
+    )
+}
+
+fn pattern(
+    field: &str,
+    id: &str,
+    prefix: &str,
+    min: usize,
+    max: usize,
+    ok: fn(&u8) -> bool,
+    example: &str,
+) -> AppResult<()> {
+    let valid = id
+        .strip_prefix(prefix)
+        .is_some_and(|rest| (min..=max).contains(&rest.len()) && rest.bytes().all(|b| ok(&b)));
+    if valid {
+        Ok(())
+    } else if id.is_empty() {
+        Err(AppError::validation(field, "is required"))
+    } else {
+        Err(AppError::validation(
+            field,
+            format!("'{}' is not a valid ID; it looks like {example} ({prefix} and {min}–{max} lower-case letters or digits)", clip(id)),
+        ))
+    }
+}
+
+fn clip(text: &str) -> String {
+    if text.chars().count() > 40 {
+        format!("{}…", text.chars().take(40).collect::<String>())
+    } else {
+        text.to_string()
+    }
+}
+
+/// UserName: 1..63 characters.
+pub fn user_name(field: &str, name: &str) -> AppResult<()> {
+    let len = name.chars().count();
+    if len == 0 {
+        return Err(AppError::validation(field, "is required"));
+    }
+    if len > 63 {
+        return Err(AppError::validation(
+            field,
+            format!("'{}' is {len} characters long; at most 63 are allowed", clip(name)),
+        ));
+    }
+    Ok(())
+}
+
+pub const MAX_TAGS: usize = 50;
+
+/// Tag key 1..127 characters, not starting with `aws:`; value at most 255 characters.
+pub fn tag(field: &str, key: &str, value: &str) -> AppResult<()> {
+    let key_len = key.chars().count();
+    if key_len == 0 {
+        return Err(AppError::validation(format!("{field}.key"), "a tag key is required"));
+    }
+    if key_len > 127 {
+        return Err(AppError::validation(
+            format!("{field}.key"),
+            format!("the key is {key_len} characters long; at most 127 are allowed"),
+        ));
+    }
+    if key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(AppError::validation(
+            format!("{field}.key"),
+            "keys starting with 'aws:' are reserved for AWS",
+        ));
+    }
+    let value_len = value.chars().count();
+    if value_len > 255 {
+        return Err(AppError::validation(
+            format!("{field}.value"),
+            format!("the value is {value_len} characters long; at most 255 are allowed"),
+        ));
+    }
+    Ok(())
+}
+
+/// AutoStop timeouts are set in 60-minute steps.
+pub fn auto_stop_minutes(field: &str, minutes: i32) -> AppResult<()> {
+    if minutes <= 0 || minutes % 60 != 0 {
+        return Err(AppError::validation(
+            field,
+            format!("{minutes} minutes is not allowed; use a multiple of 60 (60, 120, 180, …)"),
+        ));
+    }
+    if minutes > 48 * 60 {
+        return Err(AppError::validation(field, "at most 48 hours (2880 minutes)"));
+    }
+    Ok(())
+}
+
+pub fn running_mode(field: &str, mode: &str) -> AppResult<()> {
+    match mode {
+        "AUTO_STOP" | "ALWAYS_ON" => Ok(()),
+        other => Err(AppError::validation(
+            field,
+            format!("'{}' is not a running mode; use AUTO_STOP or ALWAYS_ON", clip(other)),
+        )),
+    }
+}
+
+/// Parses `key=value` lines (blank lines ignored) into tags.
+pub fn parse_tag_lines(field: &str, text: &str) -> AppResult<Vec<(String, String)>> {
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let (key, value) = line.split_once('=').unwrap_or((line, ""));
+        let (key, value) = (key.trim().to_string(), value.trim().to_string());
+        tag(&format!("{field} line {}", n + 1), &key, &value)?;
+        match tags.iter_mut().find(|(k, _)| *k == key) {
+            Some(existing) => existing.1 = value,
+            None => tags.push((key, value)),
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(AppError::validation(
+            field,
+            format!("{} tags given; a WorkSpace can have at most {MAX_TAGS}", tags.len()),
+        ));
+    }
+    Ok(tags)
+}
+
+/// Parses user names pasted one per line; blank lines and duplicates are dropped.
+pub fn parse_user_lines(field: &str, text: &str) -> AppResult<Vec<String>> {
+    let mut users: Vec<String> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let name = line.trim();
+        if name.is_empty() {
+            continue;
+        }
+        user_name(&format!("{field} line {}", n + 1), name)?;
+        if !users.iter().any(|u| u.eq_ignore_ascii_case(name)) {
+            users.push(name.to_string());
+        }
+    }
+    if users.is_empty() {
+        return Err(AppError::validation(
+            field,
+            "enter at least one user name, one per line",
+        ));
+    }
+    Ok(users)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_the_reference_patterns() {
+        assert!(workspace_id("id", "ws-abcd1234").is_ok());
+        assert!(workspace_id("id", "ws-abc").is_err());
+        assert!(workspace_id("id", "WS-ABCD1234").is_err());
+        assert!(bundle_id("b", "wsb-92tn3b7gx").is_ok());
+        assert!(directory_id("d", "d-906734e5a1").is_ok());
+        assert!(directory_id("d", "d-906734E5A1").is_err());
+        let err = workspace_id("WorkspaceId", "bogus").unwrap_err();
+        assert_eq!(err.field(), Some("WorkspaceId"));
+        assert!(err.to_string().contains("ws-xxxxxxxx"), "{err}");
+    }
+
+    #[test]
+    fn tag_lines_are_parsed_merged_and_checked() {
+        let tags = parse_tag_lines("tags", "Team=QA\n\nCost = 12 \nTeam=Ops").unwrap();
+        assert_eq!(tags, vec![("Team".into(), "Ops".into()), ("Cost".into(), "12".into())]);
+        let err = parse_tag_lines("tags", "ok=1\naws:x=2").unwrap_err();
+        assert_eq!(err.field(), Some("tags line 2.key"));
+        let many: String = (0..51).map(|i| format!("k{i}=v\n")).collect();
+        assert!(parse_tag_lines("tags", &many).is_err());
+    }
+
+    #[test]
+    fn user_lines_drop_blanks_and_duplicates() {
+        let users = parse_user_lines("users", " alice \n\nbob\nALICE\n").unwrap();
+        assert_eq!(users, vec!["alice", "bob"]);
+        assert!(parse_user_lines("users", "\n \n").is_err());
+        let err = parse_user_lines("users", &format!("ok\n{}", "x".repeat(64))).unwrap_err();
+        assert_eq!(err.field(), Some("users line 2"));
+    }
+
+    #[test]
+    fn auto_stop_timeouts_come_in_hours() {
+        assert!(auto_stop_minutes("t", 60).is_ok());
+        assert!(auto_stop_minutes("t", 120).is_ok());
+        assert!(auto_stop_minutes("t", 90).is_err());
+        assert!(auto_stop_minutes("t", 0).is_err());
+    }
+}
