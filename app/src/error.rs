@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("Please sign in.")]
     Unauthorized,
-    #[error("Not allowed: {0}")]
-    Forbidden(String),
-    #[error("Not found: {0}")]
-    NotFound(String),
-    #[error("Conflict: {0}")]
-    Conflict(String),
+    #[error("Not allowed: {message}")]
+    Forbidden { message: String },
+    #[error("Not found: {message}")]
+    NotFound { message: String },
+    #[error("Conflict: {message}")]
+    Conflict { message: String },
     /// Bad input, caught before anything was sent to AWS.
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
@@ -28,8 +28,8 @@ pub enum AppError {
     #[error("Internal error (reference {reference}). The details are in the server log.")]
     Internal { reference: String },
     /// The request did not reach the server function, or its answer could not be read.
-    #[error("The request failed: {0}")]
-    Transport(String),
+    #[error("The request failed: {message}")]
+    Transport { message: String },
 }
 
 impl AppError {
@@ -44,14 +44,14 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             AppError::Unauthorized => 401,
-            AppError::Forbidden(_) => 403,
-            AppError::NotFound(_) => 404,
-            AppError::Conflict(_) => 409,
+            AppError::Forbidden { .. } => 403,
+            AppError::NotFound { .. } => 404,
+            AppError::Conflict { .. } => 409,
             AppError::Validation { .. } => 400,
             AppError::Upstream { code, .. } if code == "ResourceNotFoundException" => 404,
             AppError::Upstream { code, .. } if code == "Throttling" || code == "ThrottlingException" => 429,
             AppError::Upstream { .. } => 502,
-            AppError::Internal { .. } | AppError::Transport(_) => 500,
+            AppError::Internal { .. } | AppError::Transport { .. } => 500,
         }
     }
 
@@ -67,13 +67,13 @@ impl AppError {
     pub fn title(&self) -> &'static str {
         match self {
             AppError::Unauthorized => "Sign-in required",
-            AppError::Forbidden(_) => "Not allowed",
-            AppError::NotFound(_) => "Not found",
-            AppError::Conflict(_) => "Conflict",
+            AppError::Forbidden { .. } => "Not allowed",
+            AppError::NotFound { .. } => "Not found",
+            AppError::Conflict { .. } => "Conflict",
             AppError::Validation { .. } => "Invalid input",
             AppError::Upstream { .. } => "WorkSpaces refused the request",
             AppError::Internal { .. } => "Something went wrong",
-            AppError::Transport(_) => "Request failed",
+            AppError::Transport { .. } => "Request failed",
         }
     }
 
@@ -89,7 +89,7 @@ impl AppError {
             AppError::Upstream { code, .. } if code == "InvalidResourceStateException" => {
                 Some("Wait until the WorkSpace reaches a state that allows this action.")
             }
-            AppError::Transport(_) => Some("Check your connection and reload the page."),
+            AppError::Transport { .. } => Some("Check your connection and reload the page."),
             AppError::Internal { .. } => {
                 Some("Try again; if it keeps failing, give the reference to an administrator.")
             }
@@ -105,7 +105,9 @@ impl FromServerFnError for AppError {
         match value {
             ServerFnErrorErr::Args(message) => AppError::validation("request", message),
             ServerFnErrorErr::MissingArg(arg) => AppError::validation(arg, "is required"),
-            other => AppError::Transport(other.to_string()),
+            other => AppError::Transport {
+                message: other.to_string(),
+            },
         }
     }
 }
@@ -125,6 +127,28 @@ mod tests {
             r#"{"kind":"validation","field":"WorkspaceId","message":"must look like ws-xxxxxxxx"}"#
         );
         assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e);
+    }
+
+    #[test]
+    fn every_variant_serializes() {
+        // serde cannot tag newtype variants holding a string; every variant must be a struct.
+        let all = [
+            AppError::Unauthorized,
+            AppError::Forbidden { message: "m".into() },
+            AppError::NotFound { message: "m".into() },
+            AppError::Conflict { message: "m".into() },
+            AppError::validation("f", "m"),
+            AppError::Upstream {
+                code: "c".into(),
+                message: "m".into(),
+            },
+            AppError::Internal { reference: "r".into() },
+            AppError::Transport { message: "m".into() },
+        ];
+        for e in all {
+            let json = serde_json::to_string(&e).unwrap_or_else(|err| panic!("{e:?}: {err}"));
+            assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e);
+        }
     }
 
     #[test]

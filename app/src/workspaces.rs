@@ -414,7 +414,7 @@ pub struct FleetOverview {
 // Server functions
 
 #[server(endpoint = "workspaces/list")]
-pub async fn list_workspaces(query: FleetQuery) -> Result<FleetPage, AppError> {
+pub async fn list_workspaces(#[server(default)] query: FleetQuery) -> Result<FleetPage, AppError> {
     crate::ssr::portal()?.list(query).await
 }
 

@@ -330,7 +330,9 @@ impl Portal {
                 .workspaces()
                 .first()
                 .map(|w| mapping::workspace(w, &catalog))
-                .ok_or_else(|| AppError::NotFound(format!("WorkSpace {id} does not exist (or was terminated)")))?;
+                .ok_or_else(|| AppError::NotFound {
+                    message: format!("WorkSpace {id} does not exist (or was terminated)"),
+                })?;
             let tags = tags
                 .map_err(|e| mapping::sdk_error("DescribeTags", e))?
                 .tag_list()
