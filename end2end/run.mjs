@@ -1,0 +1,181 @@
+// End-to-end tests: real user journeys in Debian's headless Chromium, driven by playwright-core.
+// Starts the built portal (target/debug/workspaces-portal, embedded emulator) on a free port,
+// runs the journeys with node's test runner, and stops it. Screenshots go to end2end/screenshots/.
+//
+//   node --test run.mjs      (scripts/test builds the portal first and runs this)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const shots = path.join(root, 'end2end', 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+let server, browser, base;
+const pageErrors = [];
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+before(async () => {
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const bin = path.resolve(root, process.env.PORTAL_BIN || 'target/debug/workspaces-portal');
+  server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--emulator-transition-delay-ms', '1500', '--fleet-cache-ms', '0'], {
+    cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' },
+  });
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+async function open(url) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on('pageerror', (e) => pageErrors.push(`${url}: ${e.message}`));
+  await page.goto(`${base}${url}`);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
+  return page;
+}
+
+/** Calls a server function the way the browser does, to find test subjects. */
+async function list(query) {
+  const body = new URLSearchParams(Object.entries({ 'query[per_page]': '200', ...query }));
+  const res = await fetch(`${base}/api/workspaces/list`, { method: 'POST', body });
+  return (await res.json()).items;
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+test('fleet: filter by state, then open a WorkSpace', async () => {
+  const page = await open('/workspaces');
+  assert.equal(await page.locator('tbody tr').count(), 40);
+  await page.getByLabel('State').selectOption('STOPPED');
+  await page.getByRole('button', { name: 'Apply filters' }).click();
+  await page.waitForURL(/state=STOPPED/);
+  await page.waitForFunction(() => [...document.querySelectorAll('tbody [data-state]')].every((b) => b.dataset.state === 'STOPPED'));
+  const rows = await page.locator('tbody tr').count();
+  assert.ok(rows > 0 && rows < 40, `${rows} stopped rows`);
+  await shot(page, '01-fleet-filtered');
+  const first = page.locator('tbody tr a.mono').first();
+  const id = await first.textContent();
+  await first.click();
+  await page.waitForURL(new RegExp(`/workspaces/${id}$`));
+  await page.getByRole('heading', { name: 'Properties' }).waitFor();
+  assert.match(await page.locator('h1').textContent(), new RegExp(id));
+  await shot(page, '02-detail');
+  await page.close();
+});
+
+test('detail: stop a WorkSpace and watch it reach STOPPED without reloading, then start it', async () => {
+  const [ws] = await list({ 'query[state]': 'AVAILABLE', 'query[mode]': 'AUTO_STOP' });
+  const page = await open(`/workspaces/${ws.id}`);
+  const badge = page.locator('.page-head [data-state]');
+  assert.equal(await badge.getAttribute('data-state'), 'AVAILABLE');
+  assert.ok(await page.getByRole('button', { name: 'Start', exact: true }).isDisabled(), 'Start is unavailable while AVAILABLE');
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await page.waitForSelector('.page-head [data-state="STOPPING"]');
+  await shot(page, '03-stopping');
+  await page.waitForSelector('.page-head [data-state="STOPPED"]', { timeout: 15000 });
+  await shot(page, '04-stopped');
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await page.waitForSelector('.page-head [data-state="AVAILABLE"]', { timeout: 15000 });
+  await page.close();
+});
+
+test('create: three WorkSpaces, one of which fails', async () => {
+  const [taken] = await list({ 'query[directory]': 'd-906734e5a1' });
+  const page = await open('/workspaces/new');
+  await page.getByLabel('Directory (registered directories only)').selectOption('d-906734e5a1');
+  await page.getByLabel('Users (one user name per line; any number, sent 25 at a time)').fill(`e2e.first\n${taken.user_name}\ne2e.second`);
+  await page.getByLabel('Tags (key=value, one per line)').fill('Team=E2E');
+  await page.getByRole('button', { name: 'Create WorkSpaces' }).click();
+  const result = page.locator('.batch-result');
+  await result.waitFor();
+  assert.match(await result.locator('h2').textContent(), /2 WorkSpace\(s\) pending, 1 failed/);
+  assert.match(await result.locator('tr.failed').textContent(), /ResourceAlreadyExistsException/);
+  assert.equal(await result.locator('tr.ok').count(), 2);
+  await shot(page, '05-create-result');
+  await page.close();
+});
+
+test('detail: add, change and delete a tag', async () => {
+  const [ws] = await list({ 'query[state]': 'AVAILABLE' });
+  const page = await open(`/workspaces/${ws.id}`);
+  const form = page.locator('form.inline-form');
+  await form.getByLabel('Key').fill('Owner');
+  await form.getByLabel('Value').fill('alice');
+  await form.getByRole('button', { name: 'Add or change tag' }).click();
+  const row = page.locator('table.tags tr', { hasText: 'Owner' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /alice/);
+  await form.getByLabel('Key').fill('Owner');
+  await form.getByLabel('Value').fill('bob');
+  await form.getByRole('button', { name: 'Add or change tag' }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll('table.tags tr')].some((r) => r.textContent.includes('bob')));
+  assert.equal(await page.locator('table.tags tr', { hasText: 'Owner' }).count(), 1);
+  await shot(page, '06-tags');
+  await page.getByRole('button', { name: 'Delete tag Owner' }).click();
+  await page.waitForFunction(() => ![...document.querySelectorAll('table.tags tr')].some((r) => r.textContent.includes('Owner')));
+  // A reserved key is refused with a message naming the field.
+  await form.getByLabel('Key').fill('aws:owner');
+  await form.getByRole('button', { name: 'Add or change tag' }).click();
+  await page.locator('.error-box', { hasText: 'reserved' }).waitFor();
+  await page.close();
+});
+
+test('bulk reboot shows each WorkSpace\'s outcome', async () => {
+  const [available] = await list({ 'query[state]': 'AVAILABLE', 'query[mode]': 'ALWAYS_ON' });
+  const [stopped] = await list({ 'query[state]': 'STOPPED' });
+  const page = await open('/workspaces?per_page=100');
+  await page.getByLabel(`Select ${available.id} (${available.user_name})`).check();
+  await page.getByLabel(`Select ${stopped.id} (${stopped.user_name})`).check();
+  await page.getByText('2 selected').waitFor();
+  await page.getByRole('button', { name: 'Reboot' }).click();
+  const result = page.locator('.batch-result');
+  await result.waitFor();
+  assert.match(await result.locator('h2').textContent(), /Reboot: 1 accepted, 1 failed/);
+  assert.match(await result.locator('li.failed').textContent(), new RegExp(`${stopped.id}.*InvalidResourceStateException`));
+  assert.match(await result.locator('li.ok').textContent(), new RegExp(available.id));
+  await shot(page, '07-bulk-reboot');
+  await page.close();
+});
+
+test('terminate asks for the confirmation word', async () => {
+  const [ws] = await list({ 'query[state]': 'AVAILABLE', 'query[mode]': 'ALWAYS_ON' });
+  const page = await open(`/workspaces/${ws.id}`);
+  await page.getByRole('button', { name: 'Terminate', exact: true }).click();
+  const dialog = page.getByRole('alertdialog');
+  await dialog.waitFor();
+  assert.match(await dialog.textContent(), /cannot be undone/);
+  const confirm = dialog.getByRole('button', { name: 'Terminate' });
+  assert.ok(await confirm.isDisabled());
+  await dialog.getByLabel('Type terminate to confirm').fill('terminate');
+  await shot(page, '08-confirm-terminate');
+  await confirm.click();
+  await page.waitForSelector('.page-head [data-state="TERMINATING"]');
+  await page.close();
+});
+
+test('no page threw in the browser', () => {
+  assert.deepEqual(pageErrors, []);
+});
