@@ -523,17 +523,8 @@ impl Portal {
                 form.running_mode.as_str()
             };
             validate::running_mode("running_mode", mode)?;
-            let minutes = match (mode, form.auto_stop_minutes.trim()) {
-                ("AUTO_STOP", "") => Some(60),
-                ("AUTO_STOP", text) => {
-                    let m: i32 = text.parse().map_err(|_| {
-                        AppError::validation("auto_stop_minutes", format!("'{text}' is not a number of minutes"))
-                    })?;
-                    validate::auto_stop_minutes("auto_stop_minutes", m)?;
-                    Some(m)
-                }
-                _ => None,
-            };
+            // AUTO_STOP defaults to one hour, as in the console.
+            let minutes = auto_stop_minutes(mode, &form.auto_stop_minutes)?.or((mode == "AUTO_STOP").then_some(60));
             let tags = validate::parse_tag_lines("tags", &form.tags)?;
             let root = form.root_volume_encrypted.is_some();
             let user = form.user_volume_encrypted.is_some();
@@ -638,17 +629,7 @@ impl Portal {
         self.call("ModifyWorkspaceProperties", async {
             validate::workspace_id("id", id)?;
             validate::running_mode("running_mode", running_mode)?;
-            let minutes = match (running_mode, auto_stop_minutes.trim()) {
-                ("AUTO_STOP", "") => None,
-                ("AUTO_STOP", text) => {
-                    let m: i32 = text.parse().map_err(|_| {
-                        AppError::validation("auto_stop_minutes", format!("'{text}' is not a number of minutes"))
-                    })?;
-                    validate::auto_stop_minutes("auto_stop_minutes", m)?;
-                    Some(m)
-                }
-                _ => None,
-            };
+            let minutes = self::auto_stop_minutes(running_mode, auto_stop_minutes)?;
             let properties = sdk::WorkspaceProperties::builder()
                 .running_mode(sdk::RunningMode::from(running_mode))
                 .set_running_mode_auto_stop_timeout_in_minutes(minutes)
@@ -703,6 +684,19 @@ impl Portal {
         })
         .await
     }
+}
+
+/// The AutoStop timeout typed in a form: none for ALWAYS_ON or an empty field.
+fn auto_stop_minutes(running_mode: &str, text: &str) -> AppResult<Option<i32>> {
+    let text = text.trim();
+    if running_mode != "AUTO_STOP" || text.is_empty() {
+        return Ok(None);
+    }
+    let minutes: i32 = text
+        .parse()
+        .map_err(|_| AppError::validation("auto_stop_minutes", format!("'{text}' is not a number of minutes")))?;
+    validate::auto_stop_minutes("auto_stop_minutes", minutes)?;
+    Ok(Some(minutes))
 }
 
 /// Validates IDs (naming the bad one by position) and drops duplicates, keeping order.

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Portal benchmarks: fleet page server time with 10,000 WorkSpaces in the embedded emulator,
+# detail server-function throughput at 64 connections, and the release WASM size.
+# Usage: server/bench/run.sh   (after scripts/run or `cargo leptos build --release`)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BENCH=server/bench
+BIN=target/release/workspaces-portal
+[ -x "$BIN" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+PORT=3099
+URL=http://127.0.0.1:$PORT
+
+run_portal() {  # $1: fleet cache in ms
+  RUST_LOG=warn $BIN --listen 127.0.0.1:$PORT --emulator-seed-workspaces 10000 --fleet-cache-ms "$1" &
+  PID=$!
+  for _ in $(seq 1 100); do curl -sf $URL/healthz >/dev/null && return; sleep 0.1; done
+}
+trap 'kill ${PID:-} 2>/dev/null || true' EXIT
+
+for cache in 0 2000; do
+  echo "== 10,000 WorkSpaces, fleet cache ${cache} ms"
+  run_portal $cache
+  echo "-- fleet list, first page of 50 (server function), 4 connections"
+  BODY='' wrk -t1 -c4 -d15s -s $BENCH/post.lua $URL/api/workspaces/list | tail -1
+  echo "-- fleet list, filtered (state=STOPPED, user contains 'user00', sorted by user), 4 connections"
+  BODY='query[state]=STOPPED&query[user]=user00&query[sort]=user' wrk -t1 -c4 -d15s -s $BENCH/post.lua $URL/api/workspaces/list | tail -1
+  echo "-- fleet page rendered on the server (GET /workspaces), 4 connections"
+  wrk -t1 -c4 -d15s -s $BENCH/get.lua $URL/workspaces | tail -1
+  kill $PID; wait $PID 2>/dev/null || true
+done
+
+echo "== WorkSpace detail (server function: 3 WorkSpaces calls each), 64 connections"
+run_portal 2000
+ID=$(curl -s -X POST $URL/api/workspaces/list -d 'query[per_page]=25' | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+BODY="id=$ID" wrk -t2 -c64 -d15s -s $BENCH/post.lua $URL/api/workspaces/get | tail -1
+kill $PID; wait $PID 2>/dev/null || true
+
+echo "== release WASM"
+python3 - <<'PY'
+import gzip
+try:
+    import brotli
+except ImportError:
+    brotli = None
+d = open("target/site/pkg/workspaces-portal.wasm", "rb").read()
+b = len(brotli.compress(d, quality=11)) if brotli else "n/a (pip install brotli)"
+print(f"raw {len(d)} B, gzip -9 {len(gzip.compress(d, 9))} B, brotli -q 11 {b} B")
+PY
