@@ -50,8 +50,9 @@ pub struct Config {
     #[arg(long, env = "PORTAL_EMULATOR_SEED_WORKSPACES")]
     pub emulator_seed_workspaces: Option<usize>,
 
-    /// How long, in milliseconds, a walk of the whole fleet is reused before asking WorkSpaces
-    /// again. Changes made through the portal are visible at once regardless.
+    /// How long, in milliseconds, a walk of the whole fleet counts as fresh. An older walk is
+    /// still shown while a fresh one runs in the background; 0 walks on every request.
+    /// Changes made through the portal are visible at once regardless.
     #[arg(long, env = "PORTAL_FLEET_CACHE_MS", default_value_t = 2000)]
     pub fleet_cache_ms: u64,
 }

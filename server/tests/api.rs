@@ -577,3 +577,69 @@ async fn pages_render_on_the_server() {
     let missing = p.http.get(p.url("/no/such/page")).send().await.unwrap();
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn the_fleet_cache_serves_the_last_walk_and_refreshes_in_the_background() {
+    let mut config = Config::for_tests();
+    config.emulator_seed_workspaces = Some(30);
+    config.fleet_cache_ms = 300;
+    let p = Portal {
+        running: start(config).await.unwrap(),
+        http: reqwest::Client::new(),
+    };
+    let state_in_list = |page: &Value, id: &str| -> String {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["id"] == id)
+            .map(|w| w["state"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let ids = p
+        .ids_where(&[("query[state]", "AVAILABLE"), ("query[mode]", "ALWAYS_ON")])
+        .await;
+    let (outside, inside) = (ids[0].clone(), ids[1].clone());
+
+    // A change made outside the portal (another admin, the AWS console)...
+    let emulator = p.running.emulator.as_ref().unwrap();
+    emulator
+        .write()
+        .force_state(
+            &outside,
+            workspaces_emulator::model::WorkspaceState::Impaired,
+            std::time::Instant::now(),
+        )
+        .unwrap();
+    let page = p.list(&[("query[per_page]", "200")]).await;
+    assert_eq!(state_in_list(&page, &outside), "AVAILABLE", "a fresh walk is reused");
+    // Once the walk is older than the TTL, the next read is still answered from it at once...
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    let page = p.list(&[("query[per_page]", "200")]).await;
+    assert_eq!(
+        state_in_list(&page, &outside),
+        "AVAILABLE",
+        "the stale walk is served, not waited for"
+    );
+    // ...while a background walk runs; its result shows shortly after.
+    let mut seen = String::new();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        seen = state_in_list(&p.list(&[("query[per_page]", "200")]).await, &outside);
+        if seen == "IMPAIRED" {
+            break;
+        }
+    }
+    assert_eq!(seen, "IMPAIRED");
+
+    // A change made through the portal shows at once.
+    let (status, _) = p
+        .json(
+            "workspaces/batch",
+            json!({ "action": "reboot", "ids": [inside], "confirm": null }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let page = p.list(&[("query[per_page]", "200")]).await;
+    assert_eq!(state_in_list(&page, &inside), "REBOOTING");
+}

@@ -43,11 +43,21 @@ struct Cached<T> {
     value: Arc<T>,
 }
 
+#[derive(Default)]
+struct FleetCache {
+    snapshot: Option<Cached<Vec<WorkspaceSummary>>>,
+    /// Bumped by every write made through the portal.
+    generation: u64,
+    /// A background walk is under way.
+    refreshing: bool,
+}
+
 pub struct Portal {
     client: Client,
     settings: PortalSettings,
+    fleet: std::sync::Mutex<FleetCache>,
     /// Single-flight: concurrent page loads share one walk of the fleet.
-    fleet: Mutex<Option<Cached<Vec<WorkspaceSummary>>>>,
+    walking: Mutex<()>,
     catalog: Mutex<Option<Cached<Catalog>>>,
     tags: Mutex<HashMap<String, Cached<Vec<Tag>>>>,
 }
@@ -57,7 +67,8 @@ impl Portal {
         Portal {
             client,
             settings,
-            fleet: Mutex::new(None),
+            fleet: std::sync::Mutex::new(FleetCache::default()),
+            walking: Mutex::new(()),
             catalog: Mutex::new(None),
             tags: Mutex::new(HashMap::new()),
         }
@@ -151,14 +162,48 @@ impl Portal {
     }
 
     /// The whole fleet: every page of DescribeWorkspaces, not only the first 25.
-    async fn fleet(&self) -> AppResult<Arc<Vec<WorkspaceSummary>>> {
-        let mut cached = self.fleet.lock().await;
-        if let Some(c) = cached
-            .as_ref()
-            .filter(|c| c.at.elapsed() < self.settings.fleet_cache_ttl)
-        {
-            return Ok(c.value.clone());
+    ///
+    /// Stale-while-revalidate: once a walk is older than the cache TTL, readers get it at once
+    /// while one fresh walk runs in the background. Only the first read, and the first after a
+    /// write made through the portal, wait for a walk. A TTL of zero means: always walk.
+    async fn fleet(self: &Arc<Self>) -> AppResult<Arc<Vec<WorkspaceSummary>>> {
+        let ttl = self.settings.fleet_cache_ttl;
+        if !ttl.is_zero() {
+            let mut cache = self.fleet.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(snapshot) = &cache.snapshot {
+                let value = snapshot.value.clone();
+                if snapshot.at.elapsed() >= ttl && !cache.refreshing {
+                    cache.refreshing = true;
+                    let portal = Arc::clone(self);
+                    tokio::spawn(async move {
+                        if let Err(e) = portal.walk_fleet().await {
+                            tracing::warn!(error = %e, "background refresh of the fleet failed");
+                        }
+                        portal.fleet.lock().unwrap_or_else(|e| e.into_inner()).refreshing = false;
+                    });
+                }
+                return Ok(value);
+            }
         }
+        self.walk_fleet().await
+    }
+
+    /// Walks every page (one walk at a time) and stores the result, unless a write made
+    /// through the portal happened meanwhile: then the walk may predate the write.
+    async fn walk_fleet(&self) -> AppResult<Arc<Vec<WorkspaceSummary>>> {
+        let _one_walk_at_a_time = self.walking.lock().await;
+        let generation = {
+            let cache = self.fleet.lock().unwrap_or_else(|e| e.into_inner());
+            // Someone else finished a walk while this one waited for its turn.
+            if let Some(snapshot) = cache
+                .snapshot
+                .as_ref()
+                .filter(|s| s.at.elapsed() < self.settings.fleet_cache_ttl)
+            {
+                return Ok(snapshot.value.clone());
+            }
+            cache.generation
+        };
         let catalog = self.catalog().await?;
         let mut pages = self.client.describe_workspaces().into_paginator().send();
         let mut all = Vec::new();
@@ -167,16 +212,21 @@ impl Portal {
             all.extend(page.workspaces().iter().map(|w| mapping::workspace(w, &catalog)));
         }
         let value = Arc::new(all);
-        *cached = Some(Cached {
-            at: Instant::now(),
-            value: value.clone(),
-        });
+        let mut cache = self.fleet.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.generation == generation {
+            cache.snapshot = Some(Cached {
+                at: Instant::now(),
+                value: value.clone(),
+            });
+        }
         Ok(value)
     }
 
     /// Forgets cached fleet data after a write, so the next read shows its effect.
     async fn invalidate(&self) {
-        *self.fleet.lock().await = None;
+        let mut cache = self.fleet.lock().unwrap_or_else(|e| e.into_inner());
+        cache.snapshot = None;
+        cache.generation += 1;
     }
 
     async fn tags_of(&self, id: &str) -> AppResult<Vec<Tag>> {
@@ -207,7 +257,7 @@ impl Portal {
         Ok(tags)
     }
 
-    pub async fn list(&self, query: FleetQuery) -> AppResult<FleetPage> {
+    pub async fn list(self: &Arc<Self>, query: FleetQuery) -> AppResult<FleetPage> {
         self.call("ListWorkspaces", async {
             let query = query.normalized();
             let fleet = self.fleet().await?;
@@ -283,7 +333,7 @@ impl Portal {
         .await
     }
 
-    pub async fn summary(&self) -> AppResult<FleetOverview> {
+    pub async fn summary(self: &Arc<Self>) -> AppResult<FleetOverview> {
         self.call("FleetSummary", async {
             let fleet = self.fleet().await?;
             let count_by = |key: &dyn Fn(&WorkspaceSummary) -> String| {
@@ -384,7 +434,7 @@ impl Portal {
         .await
     }
 
-    pub async fn directories(&self) -> AppResult<Vec<DirectoryInfo>> {
+    pub async fn directories(self: &Arc<Self>) -> AppResult<Vec<DirectoryInfo>> {
         self.call("ListDirectories", async {
             let mut directories = self.fetch_directories().await?;
             let fleet = self.fleet().await?;
