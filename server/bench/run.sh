@@ -22,18 +22,18 @@ for cache in 0 2000; do
   echo "== 10,000 WorkSpaces, fleet cache ${cache} ms"
   run_portal $cache
   echo "-- fleet list, first page of 50 (server function), 4 connections"
-  BODY='' wrk -t1 -c4 -d15s -s $BENCH/post.lua $URL/api/workspaces/list | tail -1
+  BODY='' wrk -t1 -c4 -d15s -s $BENCH/request.lua $URL/api/workspaces/list | tail -1
   echo "-- fleet list, filtered (state=STOPPED, user contains 'user00', sorted by user), 4 connections"
-  BODY='query[state]=STOPPED&query[user]=user00&query[sort]=user' wrk -t1 -c4 -d15s -s $BENCH/post.lua $URL/api/workspaces/list | tail -1
+  BODY='query[state]=STOPPED&query[user]=user00&query[sort]=user' wrk -t1 -c4 -d15s -s $BENCH/request.lua $URL/api/workspaces/list | tail -1
   echo "-- fleet page rendered on the server (GET /workspaces), 4 connections"
-  wrk -t1 -c4 -d15s -s $BENCH/get.lua $URL/workspaces | tail -1
+  METHOD=GET wrk -t1 -c4 -d15s -s $BENCH/request.lua $URL/workspaces | tail -1
   kill $PID; wait $PID 2>/dev/null || true
 done
 
 echo "== WorkSpace detail (server function: 3 WorkSpaces calls each), 64 connections"
 run_portal 2000
 ID=$(curl -s -X POST $URL/api/workspaces/list -d 'query[per_page]=25' | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
-BODY="id=$ID" wrk -t2 -c64 -d15s -s $BENCH/post.lua $URL/api/workspaces/get | tail -1
+BODY="id=$ID" wrk -t2 -c64 -d15s -s $BENCH/request.lua $URL/api/workspaces/get | tail -1
 kill $PID; wait $PID 2>/dev/null || true
 
 echo "== release WASM"

@@ -1,7 +1,10 @@
--- wrk script: POST a server function. Set BODY and CT through environment variables.
-wrk.method = "POST"
-wrk.body = os.getenv("BODY") or ""
-wrk.headers["Content-Type"] = os.getenv("CT") or "application/x-www-form-urlencoded"
+-- wrk script: one request, reporting p50/p95/p99. Environment: METHOD (default POST),
+-- BODY (form-encoded server-function arguments), CT (content type).
+wrk.method = os.getenv("METHOD") or "POST"
+wrk.body = os.getenv("BODY")
+if wrk.method == "POST" then
+  wrk.headers["Content-Type"] = os.getenv("CT") or "application/x-www-form-urlencoded"
+end
 
 done = function(summary, latency, requests)
   io.write(string.format("requests/s %.0f  p50 %.1f ms  p95 %.1f ms  p99 %.1f ms  errors %d\n",
