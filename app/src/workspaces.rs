@@ -178,20 +178,6 @@ impl FleetQuery {
             format!("/workspaces?{qs}")
         }
     }
-
-    pub fn is_filtered(&self) -> bool {
-        [
-            &self.state,
-            &self.directory,
-            &self.bundle,
-            &self.mode,
-            &self.user,
-            &self.tag_key,
-            &self.tag_value,
-        ]
-        .iter()
-        .any(|v| !v.is_empty())
-    }
 }
 
 pub fn urlencode(text: &str) -> String {

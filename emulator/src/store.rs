@@ -170,10 +170,6 @@ impl Store {
         }
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// Adds or replaces a bundle (for embedding programs and tests).
     pub fn put_bundle(&mut self, bundle: Bundle) {
         self.bundles.insert(bundle.id.clone(), bundle);

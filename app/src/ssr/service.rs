@@ -74,10 +74,6 @@ impl Portal {
         }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// Runs one request of the portal: the one place every server function goes through.
     async fn call<T>(&self, action: &'static str, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
         let started = Instant::now();
