@@ -24,6 +24,9 @@ pub enum AppError {
     /// An error answered by WorkSpaces, with its AWS error code.
     #[error("{code}: {message}")]
     Upstream { code: String, message: String },
+    /// A part the portal needs (the audit log, the database) cannot serve the request now.
+    #[error("Unavailable: {message}")]
+    Unavailable { message: String },
     /// Something unexpected; details are in the server log under `reference`.
     #[error("Internal error (reference {reference}). The details are in the server log.")]
     Internal { reference: String },
@@ -51,6 +54,7 @@ impl AppError {
             AppError::Upstream { code, .. } if code == "ResourceNotFoundException" => 404,
             AppError::Upstream { code, .. } if code == "Throttling" || code == "ThrottlingException" => 429,
             AppError::Upstream { .. } => 502,
+            AppError::Unavailable { .. } => 503,
             AppError::Internal { .. } | AppError::Transport { .. } => 500,
         }
     }
@@ -72,6 +76,7 @@ impl AppError {
             AppError::Conflict { .. } => "Conflict",
             AppError::Validation { .. } => "Invalid input",
             AppError::Upstream { .. } => "WorkSpaces refused the request",
+            AppError::Unavailable { .. } => "Temporarily unavailable",
             AppError::Internal { .. } => "Something went wrong",
             AppError::Transport { .. } => "Request failed",
         }

@@ -2,6 +2,7 @@
 //!
 //! Rendered on the server (feature `ssr`) and hydrated in the browser (feature `hydrate`).
 
+pub mod audit;
 pub mod catalog;
 pub mod components;
 pub mod error;

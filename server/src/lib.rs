@@ -3,19 +3,26 @@
 //! `build` makes the whole app from a [`Config`], so the binary and the integration tests start
 //! exactly the same server (tests on port 0).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::audit::AuditQuery;
+use app::ssr::audit::{self, AuditKey, AuditLog, AuditSettings, ExportFormat, Filter, IpNet};
+use app::ssr::db::{self, Db};
 use app::ssr::{AppState, Portal, PortalSettings};
 use app::{shell, App};
 use aws_config::BehaviorVersion;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::TraceLayer;
@@ -34,6 +41,18 @@ pub enum Backend {
 #[derive(Clone, Debug, Parser)]
 #[command(name = "workspaces-portal", version)]
 pub struct Config {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The portal's database. SQLite by default; the file and its directory are created.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/portal.db", global = true)]
+    pub database_url: String,
+
+    /// The key that signs the audit log's checkpoints (hex; created with a random key if
+    /// missing). Keep it apart from the database for the signatures to mean something.
+    #[arg(long, env = "PORTAL_AUDIT_KEY_FILE", default_value = "data/audit.key", global = true)]
+    pub audit_key_file: PathBuf,
+
     /// Address to listen on.
     #[arg(long, env = "PORTAL_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
@@ -55,14 +74,124 @@ pub struct Config {
     /// Changes made through the portal are visible at once regardless.
     #[arg(long, env = "PORTAL_FLEET_CACHE_MS", default_value_t = 2000)]
     pub fleet_cache_ms: u64,
+
+    /// Delete audit records older than this many days (checked hourly); 0 keeps them all.
+    /// Verification still works: the first kept record's predecessor hash is kept.
+    #[arg(long, env = "PORTAL_AUDIT_RETENTION_DAYS", default_value_t = 0)]
+    pub audit_retention_days: u32,
+
+    /// A proxy (address or CIDR network) whose X-Forwarded-For header is believed for the
+    /// client address in the audit log. Repeat, or separate with commas.
+    #[arg(long = "trusted-proxy", env = "PORTAL_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// The AWS account ID recorded as recipientAccountId (the emulator's account by default
+    /// with the emulator).
+    #[arg(long, env = "PORTAL_AWS_ACCOUNT_ID")]
+    pub aws_account_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Check or export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and the signed checkpoints. Prints how many records verified, or
+    /// the first record where the chain breaks (and exits with status 1).
+    Verify,
+    /// Write the matching records to stdout, oldest first, streamed.
+    Export {
+        /// cloudtrail ({"Records": [...]}) or csv.
+        #[arg(long, default_value = "cloudtrail")]
+        format: String,
+        /// Only this event name (e.g. TerminateWorkspaces).
+        #[arg(long)]
+        event: Option<String>,
+        /// Only this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only requests that touched this resource (e.g. a WorkSpace ID).
+        #[arg(long)]
+        resource: Option<String>,
+        /// From this time on (UTC, e.g. 2026-11-22T10:00).
+        #[arg(long)]
+        from: Option<String>,
+        /// Before this time (UTC).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only requests from this address.
+        #[arg(long)]
+        ip: Option<String>,
+        /// Include read-only events (left out by default, as on the audit page).
+        #[arg(long)]
+        reads: bool,
+        /// Only failed requests and requests with per-item failures.
+        #[arg(long)]
+        errors: bool,
+    },
+}
+
+impl AuditCommand {
+    /// The export's search, as the audit page would express it.
+    pub fn query(&self) -> Option<(String, AuditQuery)> {
+        match self {
+            AuditCommand::Verify => None,
+            AuditCommand::Export {
+                format,
+                event,
+                user,
+                resource,
+                from,
+                to,
+                ip,
+                reads,
+                errors,
+            } => Some((
+                format.clone(),
+                AuditQuery {
+                    event: event.clone().unwrap_or_default(),
+                    user: user.clone().unwrap_or_default(),
+                    resource: resource.clone().unwrap_or_default(),
+                    from: from.clone().unwrap_or_default(),
+                    to: to.clone().unwrap_or_default(),
+                    ip: ip.clone().unwrap_or_default(),
+                    reads: *reads,
+                    errors: *errors,
+                    before: None,
+                },
+            )),
+        }
+    }
 }
 
 impl Config {
     /// The defaults, listening on a free port: what tests start.
+    /// Each gets its own database and audit key in a new temporary directory.
     pub fn for_tests() -> Self {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "workspaces-portal-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let mut config = Config::parse_from(["workspaces-portal"]);
         config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.database_url = format!("sqlite://{}/portal.db", dir.display());
+        config.audit_key_file = dir.join("audit.key");
         config
+    }
+
+    /// Opens (and migrates) the database and loads the audit key.
+    pub async fn open_database(&self) -> std::io::Result<(Db, AuditKey)> {
+        let db = db::open(&self.database_url)
+            .await
+            .map_err(|e| std::io::Error::other(format!("database {}: {e}", self.database_url)))?;
+        let key = AuditKey::load_or_create(&self.audit_key_file)?;
+        Ok((db, key))
     }
 }
 
@@ -70,6 +199,7 @@ impl Config {
 pub struct Running {
     pub addr: SocketAddr,
     pub emulator: Option<workspaces_emulator::Emulator>,
+    pub audit: AuditLog,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -138,6 +268,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/api/audit/export", get(export_audit))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -149,27 +280,92 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Ready when WorkSpaces answers.
+/// Ready when the database and WorkSpaces answer.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.portal.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(serde_json::json!({ "status": "ready", "workspaces": "ok" })),
-        ),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "not ready", "workspaces": e.to_string() })),
-        ),
-    }
+    let (database, workspaces) = tokio::join!(db::ping(state.portal.audit().db()), state.portal.ping());
+    let ready = database.is_ok() && workspaces.is_ok();
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "database": database.map(|_| "ok".to_string()).unwrap_or_else(|e| e.to_string()),
+        "workspaces": workspaces.map(|_| "ok".to_string()).unwrap_or_else(|e| e.to_string()),
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+/// `GET /api/audit/export?format=cloudtrail|csv&<the audit page's filters>`: the whole
+/// filtered set as a download, streamed.
+async fn export_audit(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> axum::response::Response {
+    let query = AuditQuery::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let checked = ExportFormat::parse(params.get("format").map(String::as_str).unwrap_or("cloudtrail"))
+        .and_then(|format| Ok((format, Filter::parse(&query)?)));
+    let (format, filter) = match checked {
+        Ok(ok) => ok,
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            return (status, Json(e)).into_response();
+        }
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let db = state.portal.audit().db().clone();
+    tokio::spawn(async move {
+        if let Err(e) = audit::export(db, filter, format, tx).await {
+            tracing::error!(error = %e, "audit export failed");
+        }
+    });
+    let body = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (chunk.map(axum::body::Bytes::from).map_err(std::io::Error::other), rx))
+    });
+    let name = format!(
+        "audit-{}.{}",
+        audit::record::utc_now().replace([':', '.'], "-"),
+        format.extension()
+    );
+    (
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
 }
 
 /// Builds the app from `config` and serves it in the background.
 pub async fn start(config: Config) -> std::io::Result<Running> {
+    let (db, key) = config.open_database().await?;
+    let audit = AuditLog::open(
+        db,
+        AuditSettings {
+            retention_days: config.audit_retention_days,
+            ..AuditSettings::new(key)
+        },
+    )
+    .await
+    .map_err(|e| std::io::Error::other(format!("audit log: {e}")))?;
     let (client, emulator) = workspaces_client(&config).await?;
+    let account_id = config.aws_account_id.clone().or_else(|| {
+        emulator
+            .as_ref()
+            .map(|_| workspaces_emulator::seed::DEFAULT_ACCOUNT_ID.to_string())
+    });
     let portal = Portal::new(
         client,
+        audit.clone(),
         PortalSettings {
             fleet_cache_ttl: Duration::from_millis(config.fleet_cache_ms),
+            account_id,
+            trusted_proxies: config.trusted_proxies.clone(),
             ..Default::default()
         },
     );
@@ -184,5 +380,74 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         tokio::spawn(
             async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
         );
-    Ok(Running { addr, emulator, task })
+    Ok(Running {
+        addr,
+        emulator,
+        audit,
+        task,
+    })
+}
+
+/// `workspaces-portal audit …`: returns the process exit code.
+pub async fn run_audit_command(config: &Config, command: &AuditCommand) -> std::io::Result<i32> {
+    let (db, key) = config.open_database().await?;
+    match command.query() {
+        None => {
+            let v = audit::verify(&db, &key)
+                .await
+                .map_err(|e| std::io::Error::other(format!("reading the audit log: {e}")))?;
+            let unsealed = if v.unsealed > 0 {
+                format!(
+                    "; {} request(s) still running or interrupted (sealed with an unknown outcome at the next start)",
+                    v.unsealed
+                )
+            } else {
+                String::new()
+            };
+            match &v.problem {
+                None => {
+                    println!(
+                        "audit log verified: {} records (#{} to #{}), {} signed checkpoints{unsealed}",
+                        v.records, v.first_seq, v.last_seq, v.checkpoints
+                    );
+                    Ok(0)
+                }
+                Some(problem) => {
+                    println!(
+                        "audit log BROKEN at {problem}\n{} records verified before it, {} checkpoints{unsealed}",
+                        v.records, v.checkpoints
+                    );
+                    Ok(1)
+                }
+            }
+        }
+        Some((format, query)) => {
+            let checked = ExportFormat::parse(&format).and_then(|f| Ok((f, Filter::parse(&query)?)));
+            let (format, filter) = match checked {
+                Ok(ok) => ok,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(2);
+                }
+            };
+            let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+            let export = tokio::spawn(audit::export(db, filter, format, tx));
+            use std::io::Write;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            while let Some(chunk) = rx.recv().await {
+                match chunk {
+                    Ok(bytes) => out.write_all(&bytes)?,
+                    Err(e) => return Err(std::io::Error::other(e)),
+                }
+            }
+            out.flush()?;
+            let count = export
+                .await
+                .map_err(std::io::Error::other)?
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            eprintln!("exported {count} records");
+            Ok(0)
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! `target/site` (the compiled CSS, JS and WASM) is found.
 
 use clap::Parser;
-use portal_server::{start, Backend, Config};
+use portal_server::{run_audit_command, start, Backend, Command, Config};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -12,8 +12,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,workspaces_emulator=warn,aws_config=warn")),
         )
+        .with_writer(std::io::stderr)
         .init();
     let config = Config::parse();
+    if let Some(Command::Audit(command)) = &config.command {
+        let code = run_audit_command(&config, command).await?;
+        std::process::exit(code);
+    }
     if config.workspaces == Backend::Aws {
         tracing::info!(
             "using Amazon WorkSpaces through the standard AWS configuration (credentials chain, AWS_REGION)"

@@ -117,12 +117,13 @@ fn rfc3339(t: &DateTime) -> Option<String> {
 /// details logged under a reference.
 pub fn sdk_error<E, R>(action: &str, err: SdkError<E, R>) -> AppError
 where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + aws_sdk_workspaces::operation::RequestId + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
+            super::service::note_request_id(aws_sdk_workspaces::operation::RequestId::request_id(e));
             AppError::Upstream {
                 code: e.code().unwrap_or("UnknownError").to_string(),
                 message: e.message().unwrap_or("WorkSpaces gave no message.").to_string(),

@@ -1,6 +1,8 @@
 //! Everything that runs only on the server: state, the WorkSpaces client, the services.
 //! None of it is compiled into the browser bundle.
 
+pub mod audit;
+pub mod db;
 mod mapping;
 mod service;
 

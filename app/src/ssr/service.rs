@@ -4,6 +4,7 @@
 //! is logged and its error status set — and where authorization and the audit record will
 //! plug in, so that no server function can skip them.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -12,9 +13,12 @@ use std::time::{Duration, Instant};
 use aws_sdk_workspaces::types as sdk;
 use aws_sdk_workspaces::Client;
 use futures::stream::{self, StreamExt};
+use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
+use super::audit::{self, record, AuditLog, AuditRecord, Caller, IpNet, PortalData};
 use super::mapping::{self, Catalog};
+use crate::audit::{AuditDetail, AuditPage, AuditQuery};
 use crate::catalog::{BundleInfo, BundleOwner, DirectoryInfo};
 use crate::error::{AppError, AppResult};
 use crate::validate;
@@ -27,6 +31,10 @@ pub struct PortalSettings {
     pub fleet_cache_ttl: Duration,
     /// How long bundles and directories are reused.
     pub catalog_cache_ttl: Duration,
+    /// The AWS account the WorkSpaces belong to, for the audit log's `recipientAccountId`.
+    pub account_id: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed for the client's address.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for PortalSettings {
@@ -34,6 +42,8 @@ impl Default for PortalSettings {
         PortalSettings {
             fleet_cache_ttl: Duration::from_secs(2),
             catalog_cache_ttl: Duration::from_secs(60),
+            account_id: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -54,6 +64,7 @@ struct FleetCache {
 
 pub struct Portal {
     client: Client,
+    audit: AuditLog,
     settings: PortalSettings,
     fleet: std::sync::Mutex<FleetCache>,
     /// Single-flight: concurrent page loads share one walk of the fleet.
@@ -63,9 +74,10 @@ pub struct Portal {
 }
 
 impl Portal {
-    pub fn new(client: Client, settings: PortalSettings) -> Self {
+    pub fn new(client: Client, audit: AuditLog, settings: PortalSettings) -> Self {
         Portal {
             client,
+            audit,
             settings,
             fleet: std::sync::Mutex::new(FleetCache::default()),
             walking: Mutex::new(()),
@@ -74,10 +86,94 @@ impl Portal {
         }
     }
 
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
     /// Runs one request of the portal: the one place every server function goes through.
-    async fn call<T>(&self, action: &'static str, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
+    ///
+    /// Each request gets exactly one audit record. A write is recorded as started before
+    /// anything is sent to AWS — if that fails, the write is refused — and its outcome is
+    /// added once known. A read is recorded when it is answered.
+    async fn call<T: Audited>(&self, event: Event, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
         let started = Instant::now();
-        let result = work.await;
+        let mut record = self.new_record(&event, &self.caller());
+        let pending = if event.read_only {
+            None
+        } else {
+            match self.audit.begin(record.clone()).await {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    tracing::error!(action = event.name, error = %e, "write refused: no audit record");
+                    return self.answer(event.name, started, Err(audit_unavailable()));
+                }
+            }
+        };
+        let (result, request_ids) = TRAIL
+            .scope(RefCell::new(Vec::new()), async {
+                let result = work.await;
+                (result, TRAIL.with(|t| t.take()))
+            })
+            .await;
+
+        let data = &mut record.additional_event_data;
+        data.outcome = "completed".into();
+        data.elapsed_ms = Some(started.elapsed().as_millis() as u64);
+        record.request_id = request_ids.first().cloned();
+        data.request_ids = request_ids;
+        match &result {
+            Ok(value) => {
+                if !event.read_only {
+                    record.response_elements = value.response_elements();
+                }
+                data.failed_items = value.failed_items();
+                for id in value.resource_ids() {
+                    if !data.resource_ids.contains(&id) {
+                        data.resource_ids.push(id);
+                    }
+                }
+            }
+            Err(e) => {
+                let (code, message) = audit_error(e);
+                record.error_code = Some(code);
+                record.error_message = Some(message);
+            }
+        }
+        record.resources = AuditRecord::resources_for(
+            &record.additional_event_data.resource_ids,
+            &record.aws_region,
+            self.settings.account_id.as_deref(),
+        );
+        let event_id = record.event_id.clone();
+        let stored = match pending {
+            Some(id) => self.audit.finish(id, record).await,
+            None => self.audit.append(record).await.map(|_| ()),
+        };
+        let result = match stored {
+            Ok(()) => {
+                if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                    if let Ok(value) = axum::http::HeaderValue::from_str(&event_id) {
+                        response.insert_header(axum::http::HeaderName::from_static("x-portal-event-id"), value);
+                    }
+                }
+                result
+            }
+            // The write was made: say so. Its record stays 'started' and is sealed with an
+            // unknown outcome at the next start-up.
+            Err(e) if pending.is_some() => {
+                tracing::error!(action = event.name, %event_id, error = %e, "could not record the outcome of a write");
+                result
+            }
+            Err(e) => {
+                tracing::error!(action = event.name, error = %e, "read refused: no audit record");
+                Err(audit_unavailable())
+            }
+        };
+        self.answer(event.name, started, result)
+    }
+
+    /// Logs the request and sets the HTTP status of an error.
+    fn answer<T>(&self, action: &str, started: Instant, result: AppResult<T>) -> AppResult<T> {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(_) => tracing::info!(action, elapsed_ms, "ok"),
@@ -92,6 +188,70 @@ impl Portal {
             }
         }
         result
+    }
+
+    /// Who is calling, from the HTTP request being served.
+    fn caller(&self) -> Caller {
+        let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() else {
+            return Caller::local();
+        };
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0);
+        Caller {
+            identity: record::UserIdentity::anonymous(),
+            source_ip: record::client_ip(peer, header("x-forwarded-for"), &self.settings.trusted_proxies),
+            user_agent: header("user-agent").unwrap_or("").chars().take(512).collect(),
+        }
+    }
+
+    fn new_record(&self, event: &Event, caller: &Caller) -> AuditRecord {
+        let region = self.client.config().region().map(|r| r.to_string()).unwrap_or_default();
+        AuditRecord {
+            event_version: record::EVENT_VERSION.into(),
+            user_identity: caller.identity.clone(),
+            event_time: record::utc_now(),
+            event_source: record::WORKSPACES_SOURCE.into(),
+            event_name: event.name.into(),
+            aws_region: region,
+            source_ip_address: caller.source_ip.clone(),
+            user_agent: caller.user_agent.clone(),
+            request_parameters: event.params.clone(),
+            response_elements: Value::Null,
+            error_code: None,
+            error_message: None,
+            request_id: None,
+            event_id: record::event_id(),
+            read_only: event.read_only,
+            resources: Vec::new(),
+            event_type: "AwsApiCall".into(),
+            management_event: true,
+            recipient_account_id: self.settings.account_id.clone(),
+            event_category: "Management".into(),
+            additional_event_data: PortalData {
+                outcome: "started".into(),
+                portal_action: event.action.into(),
+                resource_ids: event.resources.clone(),
+                ..Default::default()
+            },
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The audit log
+
+    pub async fn audit_list(&self, query: AuditQuery) -> AppResult<AuditPage> {
+        let started = Instant::now();
+        let result = async { audit::query::list(self.audit.db(), &audit::Filter::parse(&query)?).await }.await;
+        self.answer("audit/list", started, result)
+    }
+
+    pub async fn audit_get(&self, event_id: &str) -> AppResult<AuditDetail> {
+        let started = Instant::now();
+        let result = audit::query::get(self.audit.db(), event_id).await;
+        self.answer("audit/get", started, result)
     }
 
     /// Checks that WorkSpaces answers (for `/readyz`).
@@ -254,7 +414,12 @@ impl Portal {
     }
 
     pub async fn list(self: &Arc<Self>, query: FleetQuery) -> AppResult<FleetPage> {
-        self.call("ListWorkspaces", async {
+        let event = Event::read(
+            "DescribeWorkspaces",
+            "workspaces/list",
+            json!({ "portalFilters": query }),
+        );
+        self.call(event, async {
             let query = query.normalized();
             let fleet = self.fleet().await?;
             let user = query.user.to_lowercase();
@@ -330,37 +495,41 @@ impl Portal {
     }
 
     pub async fn summary(self: &Arc<Self>) -> AppResult<FleetOverview> {
-        self.call("FleetSummary", async {
-            let fleet = self.fleet().await?;
-            let count_by = |key: &dyn Fn(&WorkspaceSummary) -> String| {
-                let mut counts: HashMap<String, usize> = HashMap::new();
-                for w in fleet.iter() {
-                    *counts.entry(key(w)).or_default() += 1;
-                }
-                let mut counts: Vec<Count> = counts
-                    .into_iter()
-                    .map(|(label, count)| Count { label, count })
-                    .collect();
-                counts.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
-                counts
-            };
-            Ok(FleetOverview {
-                total: fleet.len(),
-                by_state: count_by(&|w| w.state.clone()),
-                by_directory: count_by(&|w| w.directory_alias.clone().unwrap_or_else(|| w.directory_id.clone())),
-                by_running_mode: count_by(&|w| w.running_mode.clone()),
-                attention: fleet
-                    .iter()
-                    .filter(|w| ATTENTION_STATES.contains(&w.state.as_str()))
-                    .cloned()
-                    .collect(),
-            })
-        })
+        self.call(
+            Event::read("DescribeWorkspaces", "workspaces/summary", json!({})),
+            async {
+                let fleet = self.fleet().await?;
+                let count_by = |key: &dyn Fn(&WorkspaceSummary) -> String| {
+                    let mut counts: HashMap<String, usize> = HashMap::new();
+                    for w in fleet.iter() {
+                        *counts.entry(key(w)).or_default() += 1;
+                    }
+                    let mut counts: Vec<Count> = counts
+                        .into_iter()
+                        .map(|(label, count)| Count { label, count })
+                        .collect();
+                    counts.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
+                    counts
+                };
+                Ok(FleetOverview {
+                    total: fleet.len(),
+                    by_state: count_by(&|w| w.state.clone()),
+                    by_directory: count_by(&|w| w.directory_alias.clone().unwrap_or_else(|| w.directory_id.clone())),
+                    by_running_mode: count_by(&|w| w.running_mode.clone()),
+                    attention: fleet
+                        .iter()
+                        .filter(|w| ATTENTION_STATES.contains(&w.state.as_str()))
+                        .cloned()
+                        .collect(),
+                })
+            },
+        )
         .await
     }
 
     pub async fn detail(&self, id: &str) -> AppResult<WorkspaceDetail> {
-        self.call("GetWorkspace", async {
+        let event = Event::read("DescribeWorkspaces", "workspaces/get", json!({ "workspaceIds": [id] })).touching([id]);
+        self.call(event, async {
             validate::workspace_id("id", id)?;
             let catalog = self.catalog().await?;
             let (described, tags, connection) = tokio::join!(
@@ -371,7 +540,9 @@ impl Portal {
                     .workspace_ids(id)
                     .send(),
             );
-            let described = described.map_err(|e| mapping::sdk_error("DescribeWorkspaces", e))?;
+            let described = described
+                .map(noted)
+                .map_err(|e| mapping::sdk_error("DescribeWorkspaces", e))?;
             let workspace = described
                 .workspaces()
                 .first()
@@ -380,12 +551,14 @@ impl Portal {
                     message: format!("WorkSpace {id} does not exist (or was terminated)"),
                 })?;
             let tags = tags
+                .map(noted)
                 .map_err(|e| mapping::sdk_error("DescribeTags", e))?
                 .tag_list()
                 .iter()
                 .map(mapping::tag)
                 .collect();
             let connection = connection
+                .map(noted)
                 .map_err(|e| mapping::sdk_error("DescribeWorkspacesConnectionStatus", e))?
                 .workspaces_connection_status()
                 .first()
@@ -400,7 +573,13 @@ impl Portal {
     }
 
     pub async fn refresh(&self, ids: Vec<String>) -> AppResult<Vec<WorkspaceSummary>> {
-        self.call("RefreshWorkspaces", async {
+        let event = Event::read(
+            "DescribeWorkspaces",
+            "workspaces/refresh",
+            json!({ "workspaceIds": ids }),
+        )
+        .touching(&ids);
+        self.call(event, async {
             let ids = checked_ids(&ids)?;
             let catalog = self.catalog().await?;
             let mut out = Vec::with_capacity(ids.len());
@@ -411,6 +590,7 @@ impl Portal {
                     .set_workspace_ids(Some(chunk.to_vec()))
                     .send()
                     .await
+                    .map(noted)
                     .map_err(|e| mapping::sdk_error("DescribeWorkspaces", e))?;
                 out.extend(page.workspaces().iter().map(|w| mapping::workspace(w, &catalog)));
             }
@@ -420,10 +600,10 @@ impl Portal {
     }
 
     pub async fn bundles(&self, owner: BundleOwner) -> AppResult<Vec<BundleInfo>> {
-        self.call("ListBundles", async {
-            let mut bundles = self
-                .fetch_bundles(matches!(owner, BundleOwner::Amazon).then_some("AMAZON"))
-                .await?;
+        let owner = matches!(owner, BundleOwner::Amazon).then_some("AMAZON");
+        let event = Event::read("DescribeWorkspaceBundles", "bundles/list", json!({ "owner": owner }));
+        self.call(event, async {
+            let mut bundles = self.fetch_bundles(owner).await?;
             bundles.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(bundles)
         })
@@ -431,15 +611,18 @@ impl Portal {
     }
 
     pub async fn directories(self: &Arc<Self>) -> AppResult<Vec<DirectoryInfo>> {
-        self.call("ListDirectories", async {
-            let mut directories = self.fetch_directories().await?;
-            let fleet = self.fleet().await?;
-            for d in &mut directories {
-                d.workspace_count = fleet.iter().filter(|w| w.directory_id == d.id).count();
-            }
-            directories.sort_by(|a, b| a.alias.cmp(&b.alias));
-            Ok(directories)
-        })
+        self.call(
+            Event::read("DescribeWorkspaceDirectories", "directories/list", json!({})),
+            async {
+                let mut directories = self.fetch_directories().await?;
+                let fleet = self.fleet().await?;
+                for d in &mut directories {
+                    d.workspace_count = fleet.iter().filter(|w| w.directory_id == d.id).count();
+                }
+                directories.sort_by(|a, b| a.alias.cmp(&b.alias));
+                Ok(directories)
+            },
+        )
         .await
     }
 
@@ -452,7 +635,14 @@ impl Portal {
         ids: Vec<String>,
         confirm: Option<String>,
     ) -> AppResult<BatchOutcome> {
-        self.call(action.api_name(), async {
+        let requests: Vec<Value> = ids.iter().map(|id| json!({ "workspaceId": id })).collect();
+        let event = Event::write(
+            action.api_name(),
+            "workspaces/batch",
+            json!({ batch_parameter(action): requests }),
+        )
+        .touching(&ids);
+        self.call(event, async {
             let ids = checked_ids(&ids)?;
             if let Some(word) = action.confirmation_word() {
                 if confirm.as_deref().map(str::trim) != Some(word) {
@@ -498,7 +688,7 @@ impl Portal {
                 ))
                 .send()
                 .await
-                .map(|o| o.failed_requests().to_vec())
+                .map(|o| noted(o).failed_requests().to_vec())
                 .map_err(|e| mapping::sdk_error(action.api_name(), e)),
             BatchAction::Stop => c
                 .stop_workspaces()
@@ -508,7 +698,7 @@ impl Portal {
                 ))
                 .send()
                 .await
-                .map(|o| o.failed_requests().to_vec())
+                .map(|o| noted(o).failed_requests().to_vec())
                 .map_err(|e| mapping::sdk_error(action.api_name(), e)),
             BatchAction::Reboot => c
                 .reboot_workspaces()
@@ -519,7 +709,7 @@ impl Portal {
                 ))
                 .send()
                 .await
-                .map(|o| o.failed_requests().to_vec())
+                .map(|o| noted(o).failed_requests().to_vec())
                 .map_err(|e| mapping::sdk_error(action.api_name(), e)),
             BatchAction::Rebuild => c
                 .rebuild_workspaces()
@@ -530,7 +720,7 @@ impl Portal {
                 ))
                 .send()
                 .await
-                .map(|o| o.failed_requests().to_vec())
+                .map(|o| noted(o).failed_requests().to_vec())
                 .map_err(|e| mapping::sdk_error(action.api_name(), e)),
             BatchAction::Terminate => c
                 .terminate_workspaces()
@@ -541,7 +731,7 @@ impl Portal {
                 ))
                 .send()
                 .await
-                .map(|o| o.failed_requests().to_vec())
+                .map(|o| noted(o).failed_requests().to_vec())
                 .map_err(|e| mapping::sdk_error(action.api_name(), e)),
         }?;
         Ok(failed
@@ -559,7 +749,9 @@ impl Portal {
     }
 
     pub async fn create(&self, form: CreateForm) -> AppResult<CreateOutcome> {
-        self.call("CreateWorkspaces", async {
+        let event = Event::write("CreateWorkspaces", "workspaces/create", create_parameters(&form))
+            .touching([form.directory_id.trim(), form.bundle_id.trim()]);
+        self.call(event, async {
             validate::directory_id("directory_id", form.directory_id.trim())?;
             validate::bundle_id("bundle_id", form.bundle_id.trim())?;
             let users = validate::parse_user_lines("users", &form.users)?;
@@ -617,6 +809,7 @@ impl Portal {
                     .await
                 {
                     Ok(out) => {
+                        let out = noted(out);
                         let mut by_user: HashMap<String, CreateOutcomeItem> = HashMap::new();
                         for p in out.pending_requests() {
                             let name = p.user_name().unwrap_or_default().to_string();
@@ -672,7 +865,19 @@ impl Portal {
     }
 
     pub async fn modify(&self, id: &str, running_mode: &str, auto_stop_minutes: &str) -> AppResult<()> {
-        self.call("ModifyWorkspaceProperties", async {
+        let event = Event::write(
+            "ModifyWorkspaceProperties",
+            "workspaces/modify",
+            json!({
+                "workspaceId": id,
+                "workspaceProperties": {
+                    "runningMode": running_mode,
+                    "runningModeAutoStopTimeoutInMinutes": auto_stop_minutes,
+                },
+            }),
+        )
+        .touching([id]);
+        self.call(event, async {
             validate::workspace_id("id", id)?;
             validate::running_mode("running_mode", running_mode)?;
             let minutes = self::auto_stop_minutes(running_mode, auto_stop_minutes)?;
@@ -686,6 +891,7 @@ impl Portal {
                 .workspace_properties(properties)
                 .send()
                 .await
+                .map(noted)
                 .map_err(|e| mapping::sdk_error("ModifyWorkspaceProperties", e))?;
             self.invalidate().await;
             Ok(())
@@ -694,7 +900,13 @@ impl Portal {
     }
 
     pub async fn set_tag(&self, id: &str, key: &str, value: &str) -> AppResult<()> {
-        self.call("CreateTags", async {
+        let event = Event::write(
+            "CreateTags",
+            "workspaces/tags/set",
+            json!({ "resourceId": id, "tags": [{ "key": key, "value": value }] }),
+        )
+        .touching([id]);
+        self.call(event, async {
             validate::workspace_id("id", id)?;
             let (key, value) = (key.trim(), value.trim());
             validate::tag("tag", key, value)?;
@@ -705,6 +917,7 @@ impl Portal {
                 .tags(tag)
                 .send()
                 .await
+                .map(noted)
                 .map_err(|e| mapping::sdk_error("CreateTags", e))?;
             self.tags.lock().await.remove(id);
             Ok(())
@@ -713,7 +926,13 @@ impl Portal {
     }
 
     pub async fn delete_tag(&self, id: &str, key: &str) -> AppResult<()> {
-        self.call("DeleteTags", async {
+        let event = Event::write(
+            "DeleteTags",
+            "workspaces/tags/delete",
+            json!({ "resourceId": id, "tagKeys": [key] }),
+        )
+        .touching([id]);
+        self.call(event, async {
             validate::workspace_id("id", id)?;
             if key.is_empty() {
                 return Err(AppError::validation("key", "is required"));
@@ -724,12 +943,216 @@ impl Portal {
                 .tag_keys(key)
                 .send()
                 .await
+                .map(noted)
                 .map_err(|e| mapping::sdk_error("DeleteTags", e))?;
             self.tags.lock().await.remove(id);
             Ok(())
         })
         .await
     }
+}
+
+tokio::task_local! {
+    /// The AWS request IDs of the calls made for the request being served.
+    static TRAIL: RefCell<Vec<String>>;
+}
+
+/// Notes the AWS request ID of a call, for the audit record of the request being served.
+pub(crate) fn note_request_id(id: Option<&str>) {
+    if let Some(id) = id {
+        let _ = TRAIL.try_with(|t| t.borrow_mut().push(id.to_string()));
+    }
+}
+
+fn noted<O: aws_sdk_workspaces::operation::RequestId>(output: O) -> O {
+    note_request_id(output.request_id());
+    output
+}
+
+/// What a request is, for its audit record.
+struct Event {
+    /// The WorkSpaces action (CloudTrail's `eventName`).
+    name: &'static str,
+    /// The portal's server function.
+    action: &'static str,
+    read_only: bool,
+    /// The request's parameters, as sent.
+    params: Value,
+    /// The resource IDs it names.
+    resources: Vec<String>,
+}
+
+impl Event {
+    fn read(name: &'static str, action: &'static str, params: Value) -> Self {
+        Event {
+            name,
+            action,
+            read_only: true,
+            params,
+            resources: Vec::new(),
+        }
+    }
+
+    fn write(name: &'static str, action: &'static str, params: Value) -> Self {
+        Event {
+            read_only: false,
+            ..Event::read(name, action, params)
+        }
+    }
+
+    fn touching<S: AsRef<str>>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
+        for id in ids {
+            let id = id.as_ref().trim();
+            if !id.is_empty() && id.len() <= 64 && !self.resources.iter().any(|r| r == id) {
+                self.resources.push(id.to_string());
+            }
+        }
+        self
+    }
+}
+
+/// What a request's answer adds to its audit record.
+trait Audited {
+    /// CloudTrail's `responseElements` (recorded for writes).
+    fn response_elements(&self) -> Value {
+        Value::Null
+    }
+    /// Items of a batch that failed.
+    fn failed_items(&self) -> usize {
+        0
+    }
+    /// Resources the answer names that the request did not (a created WorkSpace).
+    fn resource_ids(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+impl Audited for () {}
+impl Audited for FleetPage {}
+impl Audited for FleetOverview {}
+impl Audited for WorkspaceDetail {}
+impl Audited for Vec<WorkspaceSummary> {}
+impl Audited for Vec<BundleInfo> {}
+impl Audited for Vec<DirectoryInfo> {}
+
+impl Audited for BatchOutcome {
+    fn response_elements(&self) -> Value {
+        let failed: Vec<Value> = self
+            .items
+            .iter()
+            .filter(|i| !i.ok())
+            .map(|i| json!({ "workspaceId": i.workspace_id, "errorCode": i.error_code, "errorMessage": i.error_message }))
+            .collect();
+        let succeeded: Vec<&str> = self
+            .items
+            .iter()
+            .filter(|i| i.ok())
+            .map(|i| i.workspace_id.as_str())
+            .collect();
+        json!({ "failedRequests": failed, "succeededWorkspaceIds": succeeded })
+    }
+
+    fn failed_items(&self) -> usize {
+        self.items.iter().filter(|i| !i.ok()).count()
+    }
+}
+
+impl Audited for CreateOutcome {
+    fn response_elements(&self) -> Value {
+        let pending: Vec<Value> = self
+            .items
+            .iter()
+            .filter(|i| i.workspace_id.is_some())
+            .map(|i| json!({ "userName": i.user_name, "workspaceId": i.workspace_id, "state": "PENDING" }))
+            .collect();
+        let failed: Vec<Value> = self
+            .items
+            .iter()
+            .filter(|i| i.workspace_id.is_none())
+            .map(|i| json!({ "userName": i.user_name, "errorCode": i.error_code, "errorMessage": i.error_message }))
+            .collect();
+        json!({ "pendingRequests": pending, "failedRequests": failed })
+    }
+
+    fn failed_items(&self) -> usize {
+        self.items.iter().filter(|i| i.workspace_id.is_none()).count()
+    }
+
+    fn resource_ids(&self) -> Vec<String> {
+        self.items.iter().filter_map(|i| i.workspace_id.clone()).collect()
+    }
+}
+
+/// The error code and message an audit record keeps for a failed request.
+fn audit_error(e: &AppError) -> (String, String) {
+    let code = match e {
+        AppError::Upstream { code, .. } => code.as_str(),
+        AppError::Validation { .. } => "ValidationError",
+        AppError::Unauthorized => "Unauthenticated",
+        AppError::Forbidden { .. } => "AccessDenied",
+        AppError::NotFound { .. } => "NotFound",
+        AppError::Conflict { .. } => "Conflict",
+        AppError::Unavailable { .. } => "ServiceUnavailable",
+        AppError::Internal { .. } => "InternalError",
+        AppError::Transport { .. } => "TransportError",
+    };
+    let message = match e {
+        AppError::Upstream { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    (code.to_string(), message)
+}
+
+fn audit_unavailable() -> AppError {
+    AppError::Unavailable {
+        message: "the audit log cannot record this request, so it was not sent to WorkSpaces. \
+                  Try again; if it keeps failing, tell an administrator (the server log has the cause)."
+            .into(),
+    }
+}
+
+/// The request list's name in the batch action's API call, as CloudTrail records it.
+fn batch_parameter(action: BatchAction) -> &'static str {
+    match action {
+        BatchAction::Start => "startWorkspaceRequests",
+        BatchAction::Stop => "stopWorkspaceRequests",
+        BatchAction::Reboot => "rebootWorkspaceRequests",
+        BatchAction::Rebuild => "rebuildWorkspaceRequests",
+        BatchAction::Terminate => "terminateWorkspaceRequests",
+    }
+}
+
+/// CreateWorkspaces' parameters as the form sent them, one request per user line.
+fn create_parameters(form: &CreateForm) -> Value {
+    let users: Vec<&str> = form.users.lines().map(str::trim).filter(|u| !u.is_empty()).collect();
+    let tags: Vec<Value> = form
+        .tags
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => json!({ "key": k.trim(), "value": v.trim() }),
+            None => json!({ "key": l.trim() }),
+        })
+        .collect();
+    let workspaces: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            json!({
+                "directoryId": form.directory_id.trim(),
+                "bundleId": form.bundle_id.trim(),
+                "userName": u,
+                "rootVolumeEncryptionEnabled": form.root_volume_encrypted.is_some(),
+                "userVolumeEncryptionEnabled": form.user_volume_encrypted.is_some(),
+                "volumeEncryptionKey": form.volume_encryption_key.trim(),
+                "workspaceProperties": {
+                    "runningMode": form.running_mode,
+                    "runningModeAutoStopTimeoutInMinutes": form.auto_stop_minutes,
+                },
+                "tags": tags,
+            })
+        })
+        .collect();
+    json!({ "workspaces": workspaces })
 }
 
 /// The AutoStop timeout typed in a form: none for ALWAYS_ON or an empty field.

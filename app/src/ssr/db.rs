@@ -1,0 +1,67 @@
+//! The portal's database: SQLite by default, opened and migrated at start-up.
+//!
+//! Queries are plain SQL with bound parameters (no SQLite-only functions beyond `INSERT OR
+//! IGNORE`/`OR REPLACE`), so that PostgreSQL can follow.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub type Db = sqlx::SqlitePool;
+
+/// The schema, from `migrations/`, compiled into the binary.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "audit log", include_str!("../../../migrations/0001_audit_log.sql"))];
+
+pub fn migrator() -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(
+            MIGRATIONS
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// Opens (creating the file and its directory if needed) and migrates the database at `url`,
+/// e.g. `sqlite://data/portal.db`.
+pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        // WAL: readers never wait for the writer. NORMAL sync: a committed transaction
+        // survives the process being killed; only a power loss can undo the last ones.
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(true);
+    let file = options.get_filename();
+    if file != std::path::Path::new(":memory:") {
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+        }
+    }
+    let db = SqlitePoolOptions::new()
+        .max_connections(8)
+        .min_connections(1)
+        .connect_with(options)
+        .await?;
+    migrator().run(&db).await?;
+    Ok(db)
+}
+
+/// Checks that the database answers (for `/readyz`).
+pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(db).await.map(|_| ())
+}
