@@ -19,7 +19,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::Nav;
-use pages::{BundlesPage, CreatePage, DetailPage, DirectoriesPage, FleetPage, HomePage, NotFound};
+use pages::{AuditLogPage, AuditRecordPage, BundlesPage, CreatePage, DetailPage, DirectoriesPage, FleetPage, HomePage, NotFound};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -58,6 +58,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workspaces/:id") view=DetailPage/>
                     <Route path=path!("/bundles") view=BundlesPage/>
                     <Route path=path!("/directories") view=DirectoriesPage/>
+                    <Route path=path!("/audit") view=AuditLogPage/>
+                    <Route path=path!("/audit/:event_id") view=AuditRecordPage/>
                 </Routes>
             </main>
         </Router>

@@ -30,6 +30,7 @@ pub fn Nav() -> impl IntoView {
                 <A href="/workspaces" attr:aria-current=move || current("/workspaces")>"WorkSpaces"</A>
                 <A href="/bundles" attr:aria-current=move || current("/bundles")>"Bundles"</A>
                 <A href="/directories" attr:aria-current=move || current("/directories")>"Directories"</A>
+                <A href="/audit" attr:aria-current=move || current("/audit")>"Audit log"</A>
             </nav>
         </header>
     }

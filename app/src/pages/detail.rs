@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use super::audit::ResourceHistory;
 use super::fleet::{batch_action, mode_label, BatchResult, ConfirmDialog, LIVE_REFRESH};
 use crate::components::{yes_no, ErrorBox, Prop, StateBadge};
 use crate::error::AppError;
@@ -65,6 +66,12 @@ pub fn DetailPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <ResourceHistory
+            resource=id
+            version=Signal::derive(move || {
+                set_tag.version().get() + delete_tag.version().get() + modify.version().get() + batch.version().get()
+            })
+        />
         <ConfirmDialog confirming ids=Signal::derive(move || vec![id.get()]) batch/>
     }
 }

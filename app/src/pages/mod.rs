@@ -1,11 +1,13 @@
 //! One module per page.
 
+mod audit;
 mod catalog;
 mod create;
 mod detail;
 mod fleet;
 mod home;
 
+pub use audit::{AuditLogPage, AuditRecordPage, ResourceHistory};
 pub use catalog::{BundlesPage, DirectoriesPage};
 pub use create::CreatePage;
 pub use detail::DetailPage;
