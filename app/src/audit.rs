@@ -43,11 +43,27 @@ pub struct AuditQuery {
     pub to: String,
     pub ip: String,
     /// Show read-only events too (hidden by default, as in CloudTrail).
+    #[serde(deserialize_with = "flag")]
     pub reads: bool,
     /// Only requests that failed, or had per-item failures.
+    #[serde(deserialize_with = "flag")]
     pub errors: bool,
     /// Keyset pagination: records older than this one.
     pub before: Option<i64>,
+}
+
+/// A checkbox as forms send it: `true`, `1` or `on` (or a JSON boolean).
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    Ok(match Flag::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Text(t) => matches!(t.as_str(), "true" | "1" | "on"),
+    })
 }
 
 impl AuditQuery {

@@ -19,7 +19,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::Nav;
-use pages::{AuditLogPage, AuditRecordPage, BundlesPage, CreatePage, DetailPage, DirectoriesPage, FleetPage, HomePage, NotFound};
+use pages::{
+    AuditLogPage, AuditRecordPage, BundlesPage, CreatePage, DetailPage, DirectoriesPage, FleetPage, HomePage, NotFound,
+};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -530,7 +530,8 @@ async fn prune(db: &Db, tip: &Tip, cutoff: &str) -> Result<u64, sqlx::Error> {
 
 /// The single writer: group commit of whatever is waiting, periodic checkpoints.
 async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed: i64, mut rx: mpsc::Receiver<Command>) {
-    let mut ticker = tokio::time::interval(settings.checkpoint_interval);
+    let period = settings.checkpoint_interval;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let first = tokio::select! {

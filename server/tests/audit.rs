@@ -1,0 +1,745 @@
+//! The audit log: one record per request with the right fields, tamper evidence that names the
+//! broken record, exports that match the page, retention, no audit no action, and a chain that
+//! survives the server being killed mid-write.
+
+use std::collections::HashSet;
+use std::process::Stdio;
+use std::time::Duration;
+
+use app::ssr::audit::{self, record, AuditKey, AuditLog, AuditRecord, AuditSettings, PortalData, UserIdentity};
+use app::ssr::db;
+use portal_server::{start, Config, Running};
+use serde_json::{json, Value};
+
+struct Portal {
+    running: Running,
+    config: Config,
+    http: reqwest::Client,
+}
+
+impl Portal {
+    async fn start() -> Self {
+        let mut config = Config::for_tests();
+        config.emulator_seed_workspaces = Some(12);
+        config.emulator_transition_delay_ms = 200;
+        config.fleet_cache_ms = 0;
+        let running = start(config.clone()).await.expect("the portal starts");
+        Portal {
+            running,
+            config,
+            http: reqwest::Client::builder().user_agent("audit-test/1.0").build().unwrap(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.running.addr)
+    }
+
+    /// Calls a server function; returns the status, the body and the audit event ID header.
+    async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value, Option<String>) {
+        let response = self
+            .http
+            .post(self.url(&format!("/api/{endpoint}")))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    async fn batch(&self, action: &str, ids: &[&str]) -> (u16, Value, Option<String>) {
+        let response = self
+            .http
+            .post(self.url("/api/workspaces/batch"))
+            .json(&json!({ "action": action, "ids": ids }))
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    /// Every record, newest first, through the audit page's server function.
+    async fn records(&self, filters: &[(&str, &str)]) -> Vec<Value> {
+        let mut form: Vec<(String, String)> = filters
+            .iter()
+            .map(|(k, v)| (format!("query[{k}]"), v.to_string()))
+            .collect();
+        let mut out = Vec::new();
+        loop {
+            let (status, page, _) = self
+                .call(
+                    "audit/list",
+                    &form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>(),
+                )
+                .await;
+            assert_eq!(status, 200, "{page}");
+            out.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_before"].as_i64() {
+                Some(before) => {
+                    form.retain(|(k, _)| k != "query[before]");
+                    form.push(("query[before]".into(), before.to_string()));
+                }
+                None => return out,
+            }
+        }
+    }
+
+    async fn record_json(&self, event_id: &str) -> Value {
+        let (status, detail, _) = self.call("audit/get", &[("event_id", event_id)]).await;
+        assert_eq!(status, 200, "{detail}");
+        serde_json::from_str(detail["json"].as_str().unwrap()).unwrap()
+    }
+
+    async fn ids_in_state(&self, state: &str) -> Vec<String> {
+        let (_, page, _) = self.call("workspaces/list", &[("query[state]", state)]).await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+async fn answer(response: reqwest::Response) -> (u16, Value, Option<String>) {
+    let status = response.status().as_u16();
+    let event_id = response
+        .headers()
+        .get("x-portal-event-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, response.json().await.unwrap_or(Value::Null), event_id)
+}
+
+#[tokio::test]
+async fn a_scripted_mix_of_requests_gives_exactly_one_record_each() {
+    let p = Portal::start().await;
+    let available = p.ids_in_state("AVAILABLE").await;
+    let (a, b) = (available[0].as_str(), available[1].as_str());
+
+    // 1. A write that succeeds.
+    let (status, _, reboot_id) = p.batch("reboot", &[a]).await;
+    assert_eq!(status, 200);
+    // 2. A write with a per-item failure.
+    let (status, _, partial_id) = p.batch("reboot", &[b, "ws-zzzzzzzz9"]).await;
+    assert_eq!(status, 200);
+    // 3. Refused by validation: nothing sent to AWS, still recorded.
+    let (status, _, invalid_id) = p.batch("stop", &["not-an-id"]).await;
+    assert_eq!(status, 400);
+    // 4. An AWS error, injected through the emulator.
+    p.running
+        .emulator
+        .as_ref()
+        .unwrap()
+        .faults()
+        .add(serde_json::from_str(r#"{"action":"CreateTags","error":"AccessDeniedException","count":1}"#).unwrap())
+        .unwrap();
+    let (status, _, denied_id) = p
+        .call("workspaces/tags/set", &[("id", a), ("key", "team"), ("value", "blue")])
+        .await;
+    assert_eq!(status, 502);
+    // 5. A read.
+    let (status, _, read_id) = p.call("workspaces/get", &[("id", b)]).await;
+    assert_eq!(status, 200);
+
+    let records = p.records(&[("reads", "1")]).await;
+    // The fleet listing made by ids_in_state is a read too.
+    assert_eq!(records.len(), 6, "{records:#?}");
+    let ids: HashSet<&str> = records.iter().map(|r| r["event_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 6, "event IDs are unique");
+    for id in [&reboot_id, &partial_id, &invalid_id, &denied_id, &read_id] {
+        assert!(
+            ids.contains(id.as_deref().unwrap()),
+            "the response's event ID {id:?} is recorded"
+        );
+    }
+
+    let ok = p.record_json(reboot_id.as_deref().unwrap()).await;
+    assert_eq!(ok["eventVersion"], "1.08");
+    assert_eq!(ok["eventSource"], "workspaces.amazonaws.com");
+    assert_eq!(ok["eventName"], "RebootWorkspaces");
+    assert_eq!(ok["eventType"], "AwsApiCall");
+    assert_eq!(ok["readOnly"], false);
+    assert_eq!(ok["awsRegion"], "us-east-1");
+    assert_eq!(ok["recipientAccountId"], "123456789012");
+    assert_eq!(ok["sourceIPAddress"], "127.0.0.1");
+    assert_eq!(ok["userAgent"], "audit-test/1.0");
+    assert_eq!(ok["userIdentity"]["type"], "Anonymous");
+    assert_eq!(
+        ok["requestParameters"],
+        json!({ "rebootWorkspaceRequests": [{ "workspaceId": a }] })
+    );
+    assert_eq!(ok["responseElements"]["failedRequests"], json!([]));
+    assert_eq!(ok["responseElements"]["succeededWorkspaceIds"], json!([a]));
+    assert!(ok.get("errorCode").is_none());
+    assert!(
+        ok["requestID"].as_str().is_some_and(|r| !r.is_empty()),
+        "the AWS request ID is kept"
+    );
+    assert_eq!(ok["additionalEventData"]["outcome"], "completed");
+    assert_eq!(
+        ok["resources"][0]["ARN"],
+        format!("arn:aws:workspaces:us-east-1:123456789012:workspace/{a}")
+    );
+    assert!(ok["eventTime"].as_str().unwrap().ends_with('Z'));
+
+    let partial = p.record_json(partial_id.as_deref().unwrap()).await;
+    assert!(partial.get("errorCode").is_none(), "the call itself succeeded");
+    assert_eq!(partial["additionalEventData"]["failedItems"], 1);
+    assert_eq!(
+        partial["responseElements"]["failedRequests"][0]["errorCode"],
+        "ResourceNotFoundException"
+    );
+    assert_eq!(
+        partial["responseElements"]["failedRequests"][0]["workspaceId"],
+        "ws-zzzzzzzz9"
+    );
+
+    let invalid = p.record_json(invalid_id.as_deref().unwrap()).await;
+    assert_eq!(invalid["errorCode"], "ValidationError");
+    assert!(invalid["errorMessage"].as_str().unwrap().starts_with("ids[0]:"));
+    assert_eq!(
+        invalid["requestParameters"]["stopWorkspaceRequests"][0]["workspaceId"],
+        "not-an-id"
+    );
+    assert!(invalid["requestID"].is_null(), "nothing was sent to AWS");
+
+    let denied = p.record_json(denied_id.as_deref().unwrap()).await;
+    assert_eq!(denied["eventName"], "CreateTags");
+    assert_eq!(denied["errorCode"], "AccessDeniedException");
+    assert!(
+        denied["requestID"].as_str().is_some(),
+        "the failed call's request ID is kept"
+    );
+
+    let read = p.record_json(read_id.as_deref().unwrap()).await;
+    assert_eq!(read["readOnly"], true);
+    assert_eq!(read["eventName"], "DescribeWorkspaces");
+    assert!(read["responseElements"].is_null(), "reads do not copy their answers");
+
+    // Read-only events are hidden unless asked for; errors-only finds the failures.
+    let writes = p.records(&[]).await;
+    assert_eq!(writes.len(), 4);
+    let errors = p.records(&[("errors", "1")]).await;
+    let names: Vec<&str> = errors.iter().map(|r| r["event_name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["CreateTags", "StopWorkspaces", "RebootWorkspaces"]);
+    // A WorkSpace's history is one query.
+    let history = p.records(&[("resource", b), ("reads", "1")]).await;
+    let names: Vec<&str> = history.iter().map(|r| r["event_name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["DescribeWorkspaces", "RebootWorkspaces"]);
+
+    let (db, key) = p.config.open_database().await.unwrap();
+    let v = audit::verify(&db, &key).await.unwrap();
+    assert_eq!(v.problem, None);
+    assert_eq!(v.records, 6);
+}
+
+#[tokio::test]
+async fn bad_filters_are_refused_with_the_field() {
+    let p = Portal::start().await;
+    let (status, body, _) = p.call("audit/list", &[("query[from]", "yesterday")]).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["field"], "from");
+    let bad = p.http.get(p.url("/api/audit/export?format=xml")).send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(body["field"], "format");
+    let (status, _, _) = p.call("audit/get", &[("event_id", "no-such-event")]).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn an_export_holds_exactly_what_the_page_shows() {
+    let p = Portal::start().await;
+    let available = p.ids_in_state("AVAILABLE").await;
+    for id in &available[..3] {
+        p.call("workspaces/tags/set", &[("id", id), ("key", "k"), ("value", "v")])
+            .await;
+        p.batch("reboot", &[id]).await;
+    }
+    p.call("workspaces/get", &[("id", &available[0])]).await;
+
+    for filters in [
+        vec![("event", "RebootWorkspaces")],
+        vec![("resource", available[0].as_str()), ("reads", "1")],
+        vec![],
+    ] {
+        let shown: Vec<String> = p
+            .records(&filters)
+            .await
+            .iter()
+            .map(|r| r["event_id"].as_str().unwrap().to_string())
+            .collect();
+        let qs: String = filters.iter().map(|(k, v)| format!("&{k}={v}")).collect();
+
+        let response = p
+            .http
+            .get(p.url(&format!("/api/audit/export?format=cloudtrail{qs}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment"));
+        let export: Value = response.json().await.unwrap();
+        let mut exported: Vec<String> = export["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["eventID"].as_str().unwrap().to_string())
+            .collect();
+        exported.reverse(); // exports run oldest first, the page newest first
+        assert_eq!(exported, shown, "filters {filters:?}");
+
+        let csv = p
+            .http
+            .get(p.url(&format!("/api/audit/export?format=csv{qs}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].starts_with("eventTime,eventID,eventSource,eventName"));
+        assert_eq!(lines.len() - 1, shown.len(), "filters {filters:?}");
+        for id in &shown {
+            assert!(csv.contains(id.as_str()));
+        }
+    }
+
+    // The command line exports the same set.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
+        .args(["--database-url", &p.config.database_url, "--audit-key-file"])
+        .arg(&p.config.audit_key_file)
+        .args([
+            "audit",
+            "export",
+            "--format",
+            "cloudtrail",
+            "--event",
+            "RebootWorkspaces",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let export: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(export["Records"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn no_audit_no_action() {
+    let p = Portal::start().await;
+    let id = p.ids_in_state("AVAILABLE").await.remove(0);
+    // The audit log's database goes away.
+    p.running.audit.db().close().await;
+    let (status, body, _) = p.batch("stop", &[&id]).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["kind"], "unavailable");
+    assert!(body["message"].as_str().unwrap().contains("audit log"));
+    // Nothing reached WorkSpaces: the WorkSpace is still AVAILABLE.
+    let described = p
+        .running
+        .emulator
+        .as_ref()
+        .unwrap()
+        .dispatch(
+            "DescribeWorkspaces",
+            format!(r#"{{"WorkspaceIds":["{id}"]}}"#).as_bytes(),
+        )
+        .unwrap();
+    let described: Value = serde_json::from_slice(&described).unwrap();
+    assert_eq!(described["Workspaces"][0]["State"], "AVAILABLE");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tamper evidence, on a log written directly
+
+fn test_record(n: usize, time: &str) -> AuditRecord {
+    let ws = format!("ws-{:09}", n);
+    AuditRecord {
+        event_version: record::EVENT_VERSION.into(),
+        user_identity: UserIdentity::anonymous(),
+        event_time: time.into(),
+        event_source: record::WORKSPACES_SOURCE.into(),
+        event_name: if n % 3 == 0 {
+            "DescribeWorkspaces"
+        } else {
+            "RebootWorkspaces"
+        }
+        .into(),
+        aws_region: "us-east-1".into(),
+        source_ip_address: format!("10.0.0.{}", n % 7),
+        user_agent: "test".into(),
+        request_parameters: json!({ "rebootWorkspaceRequests": [{ "workspaceId": ws }] }),
+        response_elements: Value::Null,
+        error_code: None,
+        error_message: None,
+        request_id: Some(format!("req-{n}")),
+        event_id: record::event_id(),
+        read_only: n % 3 == 0,
+        resources: Vec::new(),
+        event_type: "AwsApiCall".into(),
+        management_event: true,
+        recipient_account_id: Some("123456789012".into()),
+        event_category: "Management".into(),
+        additional_event_data: PortalData {
+            outcome: "completed".into(),
+            portal_action: "test".into(),
+            resource_ids: vec![ws],
+            ..Default::default()
+        },
+    }
+}
+
+/// A log of `n` records with a checkpoint at the end.
+async fn written_log(n: usize) -> (db::Db, AuditKey, AuditLog, Config) {
+    let config = Config::for_tests();
+    let (db, key) = config.open_database().await.unwrap();
+    let log = AuditLog::open(db.clone(), AuditSettings::new(key.clone()))
+        .await
+        .unwrap();
+    for i in 1..=n {
+        log.append(test_record(i, &format!("2026-11-2{}T10:00:00.000Z", 1 + i % 2)))
+            .await
+            .unwrap();
+    }
+    log.checkpoint().await.unwrap();
+    (db, key, log, config)
+}
+
+async fn problem(db: &db::Db, key: &AuditKey) -> audit::Problem {
+    audit::verify(db, key)
+        .await
+        .unwrap()
+        .problem
+        .expect("verification fails")
+}
+
+#[tokio::test]
+async fn an_intact_log_verifies() {
+    let (db, key, _log, config) = written_log(20).await;
+    let v = audit::verify(&db, &key).await.unwrap();
+    assert_eq!((v.records, v.checkpoints, v.problem), (20, 1, None));
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
+        .args(["--database-url", &config.database_url, "--audit-key-file"])
+        .arg(&config.audit_key_file)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("verified: 20 records"));
+}
+
+#[tokio::test]
+async fn a_changed_record_is_named() {
+    let (db, key, _log, config) = written_log(10).await;
+    sqlx::query("UPDATE audit_records SET record = replace(record, '\"10.0.0.', '\"10.9.9.') WHERE chain_seq = 4")
+        .execute(&db)
+        .await
+        .unwrap();
+    let p = problem(&db, &key).await;
+    assert_eq!(p.chain_seq, 4, "{p}");
+    assert!(p.reason.contains("changed"), "{p}");
+
+    // The command line says the same, with a non-zero exit.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
+        .args(["--database-url", &config.database_url, "--audit-key-file"])
+        .arg(&config.audit_key_file)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("BROKEN at record #4"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_changed_search_column_is_named() {
+    let (db, key, ..) = written_log(10).await;
+    sqlx::query("UPDATE audit_records SET user_name = 'someone-else' WHERE chain_seq = 6")
+        .execute(&db)
+        .await
+        .unwrap();
+    let p = problem(&db, &key).await;
+    assert_eq!(p.chain_seq, 6);
+    assert!(p.reason.contains("user_name"), "{p}");
+}
+
+#[tokio::test]
+async fn a_deleted_record_is_named() {
+    let (db, key, ..) = written_log(10).await;
+    sqlx::query("DELETE FROM audit_records WHERE chain_seq = 5")
+        .execute(&db)
+        .await
+        .unwrap();
+    let p = problem(&db, &key).await;
+    assert_eq!(p.chain_seq, 6, "{p}");
+    assert!(p.reason.contains("removed"), "{p}");
+
+    // Renumbering to hide the gap breaks the predecessor hash instead.
+    for sql in [
+        "UPDATE audit_records SET chain_seq = -chain_seq WHERE chain_seq > 5",
+        "UPDATE audit_records SET chain_seq = -chain_seq - 1 WHERE chain_seq < 0",
+    ] {
+        sqlx::query(sql).execute(&db).await.unwrap();
+    }
+    let p = problem(&db, &key).await;
+    assert_eq!(p.chain_seq, 5, "{p}");
+}
+
+#[tokio::test]
+async fn reordered_records_are_named() {
+    let (db, key, ..) = written_log(10).await;
+    // Swap the positions of records 3 and 7.
+    sqlx::query("UPDATE audit_records SET chain_seq = -1 WHERE chain_seq = 3")
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_records SET chain_seq = 3 WHERE chain_seq = 7")
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_records SET chain_seq = 7 WHERE chain_seq = -1")
+        .execute(&db)
+        .await
+        .unwrap();
+    let p = problem(&db, &key).await;
+    assert_eq!(p.chain_seq, 3, "{p}");
+}
+
+#[tokio::test]
+async fn records_cut_from_the_end_are_caught_by_the_signed_checkpoint() {
+    let (db, key, ..) = written_log(10).await;
+    sqlx::query("DELETE FROM audit_records WHERE chain_seq > 8")
+        .execute(&db)
+        .await
+        .unwrap();
+    let p = problem(&db, &key).await;
+    assert_eq!(p.chain_seq, 10, "{p}");
+    assert!(p.reason.contains("end"), "{p}");
+
+    // Rewriting the chain from a record on, hashes recomputed, is caught by the checkpoint…
+    let (db, key, ..) = written_log(5).await;
+    sqlx::query("UPDATE audit_records SET record = replace(record, '\"10.0.0.', '\"10.9.9.') WHERE chain_seq = 3")
+        .execute(&db)
+        .await
+        .unwrap();
+    let mut prev: String = sqlx::query_scalar("SELECT hash FROM audit_records WHERE chain_seq = 2")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    for seq in 3..=5i64 {
+        let json: String = sqlx::query_scalar("SELECT record FROM audit_records WHERE chain_seq = ?")
+            .bind(seq)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        let hash = audit::chain_hash(&prev, seq, &json);
+        sqlx::query("UPDATE audit_records SET prev_hash = ?, hash = ?, source_ip = ? WHERE chain_seq = ?")
+            .bind(&prev)
+            .bind(&hash)
+            .bind(
+                serde_json::from_str::<Value>(&json).unwrap()["sourceIPAddress"]
+                    .as_str()
+                    .unwrap(),
+            )
+            .bind(seq)
+            .execute(&db)
+            .await
+            .unwrap();
+        prev = hash;
+    }
+    let p = problem(&db, &key).await;
+    assert_eq!(p.chain_seq, 5, "{p}");
+    assert!(p.reason.contains("rewritten"), "{p}");
+    // …and so is a checkpoint moved to the new hash without the key.
+    sqlx::query("UPDATE audit_checkpoints SET hash = ? WHERE chain_seq = 5")
+        .bind(&prev)
+        .execute(&db)
+        .await
+        .unwrap();
+    let p = problem(&db, &key).await;
+    assert!(p.reason.contains("signature"), "{p}");
+    // A different key does not accept the real checkpoints either.
+    let (db, ..) = written_log(3).await;
+    let other_key = AuditKey::from_secret(vec![7; 32]);
+    assert!(problem(&db, &other_key).await.reason.contains("signature"));
+}
+
+#[tokio::test]
+async fn retention_prunes_old_records_and_the_rest_still_verifies() {
+    let config = Config::for_tests();
+    let (db, key) = config.open_database().await.unwrap();
+    let log = AuditLog::open(db.clone(), AuditSettings::new(key.clone()))
+        .await
+        .unwrap();
+    for i in 1..=6 {
+        log.append(test_record(i, "2020-01-01T00:00:00.000Z")).await.unwrap();
+    }
+    log.checkpoint().await.unwrap();
+    for i in 7..=10 {
+        log.append(test_record(i, "2026-11-22T00:00:00.000Z")).await.unwrap();
+    }
+    log.checkpoint().await.unwrap();
+    let pruned = log.prune_before("2026-01-01T00:00:00.000Z".into()).await.unwrap();
+    assert_eq!(pruned, 6);
+    let v = audit::verify(&db, &key).await.unwrap();
+    assert_eq!((v.first_seq, v.last_seq, v.records, v.problem), (7, 10, 4, None));
+    let resources: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_resources")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(resources, 4, "the index of pruned records goes with them");
+
+    // New records continue the chain; a reopened log does too.
+    log.append(test_record(11, "2026-11-22T00:00:01.000Z")).await.unwrap();
+    drop(log);
+    let log = AuditLog::open(db.clone(), AuditSettings::new(key.clone()))
+        .await
+        .unwrap();
+    log.append(test_record(12, "2026-11-22T00:00:02.000Z")).await.unwrap();
+    let v = audit::verify(&db, &key).await.unwrap();
+    assert_eq!((v.last_seq, v.problem), (12, None));
+
+    // Deleting the first kept record is still caught, thanks to the anchor.
+    sqlx::query("DELETE FROM audit_records WHERE chain_seq = 7")
+        .execute(&db)
+        .await
+        .unwrap();
+    assert_eq!(problem(&db, &key).await.chain_seq, 8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A crash in the middle of writes
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn killing_the_server_mid_writes_leaves_a_chain_that_verifies_and_no_request_unrecorded() {
+    let config = Config::for_tests();
+    let port = free_port();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &config.database_url,
+        ])
+        .arg("--audit-key-file")
+        .arg(&config.audit_key_file)
+        .args([
+            "--emulator-seed-workspaces",
+            "30",
+            "--emulator-transition-delay-ms",
+            "50",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the portal did not start");
+    let list: Value = http
+        .post(format!("{base}/api/workspaces/list"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap().to_string())
+        .collect();
+
+    // Eight clients write tags as fast as they can; the server is killed meanwhile.
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut clients = Vec::new();
+    for c in 0..8 {
+        let (http, base, ids, answered) = (http.clone(), base.clone(), ids.clone(), answered.clone());
+        clients.push(tokio::spawn(async move {
+            for n in 0.. {
+                let id = &ids[(c * 3 + n) % ids.len()];
+                let value = n.to_string();
+                let sent = http
+                    .post(format!("{base}/api/workspaces/tags/set"))
+                    .form(&[("id", id.as_str()), ("key", "load"), ("value", value.as_str())])
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) => {
+                        if let Some(event) = response.headers().get("x-portal-event-id") {
+                            answered.lock().unwrap().push(event.to_str().unwrap().to_string());
+                        }
+                    }
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // SIGKILL: no chance to flush or clean up.
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    for c in clients {
+        c.await.unwrap();
+    }
+    let answered = answered.lock().unwrap().clone();
+    assert!(answered.len() > 20, "the load ran ({} answers)", answered.len());
+
+    // Straight after the crash: the chain verifies (interrupted requests are reported apart).
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
+        .args(["--database-url", &config.database_url, "--audit-key-file"])
+        .arg(&config.audit_key_file)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(0), "{out}");
+
+    let (db, key) = config.open_database().await.unwrap();
+    // Every request that got an answer has its record, with its outcome.
+    for event_id in &answered {
+        let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM audit_records WHERE event_id = ?")
+            .bind(event_id)
+            .fetch_optional(&db)
+            .await
+            .unwrap();
+        assert_eq!(outcome.as_deref(), Some("completed"), "{event_id}");
+    }
+
+    // The next start seals interrupted requests as 'unknown'; all still verifies.
+    let log = AuditLog::open(db.clone(), AuditSettings::new(key.clone()))
+        .await
+        .unwrap();
+    let v = audit::verify(&db, &key).await.unwrap();
+    assert_eq!(v.problem, None);
+    assert_eq!(v.unsealed, 0);
+    assert!(v.records as usize >= answered.len() + 1);
+    let started: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_records WHERE outcome = 'started'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(started, 0);
+    drop(log);
+}
