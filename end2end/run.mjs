@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,10 @@ before(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const bin = path.resolve(root, process.env.PORTAL_BIN || 'target/debug/workspaces-portal');
-  server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--emulator-transition-delay-ms', '1500', '--fleet-cache-ms', '0'], {
+  // A database and audit key of its own, so runs never touch ./data.
+  const data = mkdtempSync(path.join(os.tmpdir(), 'portal-e2e-'));
+  server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--emulator-transition-delay-ms', '1500', '--fleet-cache-ms', '0',
+    '--database-url', `sqlite://${data}/portal.db`, '--audit-key-file', `${data}/audit.key`], {
     cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' },
   });
   for (let i = 0; i < 300; i++) {
@@ -173,6 +177,50 @@ test('terminate asks for the confirmation word', async () => {
   await shot(page, '08-confirm-terminate');
   await confirm.click();
   await page.waitForSelector('.page-head [data-state="TERMINATING"]');
+  await page.close();
+});
+
+test('audit: a reboot is found on the audit page by filtering, opened, and exported', async () => {
+  // The last one: earlier journeys act on the first ones.
+  const ws = (await list({ 'query[state]': 'AVAILABLE', 'query[mode]': 'ALWAYS_ON' })).at(-1);
+  const page = await open(`/workspaces/${ws.id}`);
+  await page.getByRole('button', { name: 'Reboot', exact: true }).click();
+  await page.waitForSelector('.page-head [data-state="REBOOTING"]');
+  // The WorkSpace's own page shows it in its history.
+  await page.locator('.history li', { hasText: 'RebootWorkspaces' }).waitFor();
+
+  await page.goto(`${base}/audit`);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.getByLabel('Event name').selectOption('RebootWorkspaces');
+  await page.getByLabel('Resource ID').fill(ws.id);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/event=RebootWorkspaces.*resource=ws-/);
+  const rows = page.locator('table.audit tbody tr');
+  await page.waitForFunction((id) => {
+    const rows = [...document.querySelectorAll('table.audit tbody tr')];
+    return rows.length === 1 && rows[0].textContent.includes(id);
+  }, ws.id);
+  assert.match(await rows.first().textContent(), /RebootWorkspaces.*anonymous.*127\.0\.0\.1.*success/);
+  await shot(page, '09-audit-filtered');
+  const filtered = page.url();
+
+  await rows.first().locator('a').first().click();
+  await page.waitForURL(/\/audit\/[0-9a-f-]{36}$/);
+  const record = JSON.parse(await page.locator('pre.json').textContent());
+  assert.equal(record.eventName, 'RebootWorkspaces');
+  assert.equal(record.eventSource, 'workspaces.amazonaws.com');
+  assert.deepEqual(record.requestParameters, { rebootWorkspaceRequests: [{ workspaceId: ws.id }] });
+  await shot(page, '10-audit-record');
+
+  await page.goto(filtered);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'CSV' }).click()]);
+  const lines = readFileSync(await csv.path(), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 2, 'a header and the one record');
+  assert.ok(lines[1].includes(record.eventID) && lines[1].includes(ws.id));
+  const [json] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'CloudTrail JSON' }).click()]);
+  const exported = JSON.parse(readFileSync(await json.path(), 'utf8'));
+  assert.deepEqual(exported.Records, [record]);
   await page.close();
 });
 

@@ -21,8 +21,8 @@ pub fn AuditLogPage() -> impl IntoView {
             <h1>"Audit log"</h1>
             <div class="export" aria-label="Export">
                 <span class="muted">"Export these results: "</span>
-                <a class="button" download="" href=move || query.get().export_href("cloudtrail")>"CloudTrail JSON"</a>
-                <a class="button" download="" href=move || query.get().export_href("csv")>"CSV"</a>
+                <a class="button" download="" rel="external" href=move || query.get().export_href("cloudtrail")>"CloudTrail JSON"</a>
+                <a class="button" download="" rel="external" href=move || query.get().export_href("csv")>"CSV"</a>
             </div>
         </div>
         <p class="hint">

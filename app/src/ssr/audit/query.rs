@@ -152,8 +152,9 @@ pub async fn get(db: &Db, event_id: &str) -> AppResult<AuditDetail> {
         message: format!("no audit record has the event ID '{}'", event_id.trim()),
     })?;
     let json: String = r.get("record");
-    let pretty = serde_json::from_str::<serde_json::Value>(&json)
-        .and_then(|v| serde_json::to_string_pretty(&v))
+    // Through the record type, so the fields keep CloudTrail's order.
+    let pretty = serde_json::from_str::<super::AuditRecord>(&json)
+        .and_then(|r| serde_json::to_string_pretty(&r))
         .unwrap_or(json);
     Ok(AuditDetail {
         row: row(&r),
