@@ -173,6 +173,15 @@ test('terminate asks for the confirmation word', async () => {
   assert.match(await dialog.textContent(), /cannot be undone/);
   const confirm = dialog.getByRole('button', { name: 'Terminate' });
   assert.ok(await confirm.isDisabled());
+  // Focus stays in the dialog: from Cancel (the last enabled control) Tab wraps to the input.
+  const input = dialog.getByLabel('Type terminate to confirm');
+  await input.focus();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'INPUT');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
   await dialog.getByLabel('Type terminate to confirm').fill('terminate');
   await shot(page, '08-confirm-terminate');
   await confirm.click();

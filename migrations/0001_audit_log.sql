@@ -5,7 +5,7 @@
 -- Records are sealed into the hash chain (`chain_seq`, `prev_hash`, `hash`) once their outcome
 -- is known; a write is stored unsealed, with outcome 'started', before it is sent to AWS.
 CREATE TABLE audit_records (
-    id           INTEGER PRIMARY KEY,           -- insertion order: newest first, keyset pages
+    id           INTEGER PRIMARY KEY,           -- insertion order; breaks ties of event_time
     event_id     TEXT    NOT NULL UNIQUE,
     event_time   TEXT    NOT NULL,              -- UTC, 2026-11-22T10:00:00.123Z (sorts as text)
     event_source TEXT    NOT NULL,
@@ -25,12 +25,14 @@ CREATE TABLE audit_records (
     hash         TEXT
 );
 
-CREATE INDEX audit_records_event_name ON audit_records (event_name, id);
-CREATE INDEX audit_records_user_name ON audit_records (user_name, id);
-CREATE INDEX audit_records_source_ip ON audit_records (source_ip, id);
-CREATE INDEX audit_records_event_time ON audit_records (event_time);
-CREATE INDEX audit_records_writes ON audit_records (read_only, id);
-CREATE INDEX audit_records_errors ON audit_records (id) WHERE error_code IS NOT NULL OR failed_items > 0;
+-- Pages are newest first by (event_time, id); each filter has an index in that order, so a
+-- filtered page (and a time range within it) is read straight off one index.
+CREATE INDEX audit_records_time ON audit_records (event_time);
+CREATE INDEX audit_records_event_name ON audit_records (event_name, event_time);
+CREATE INDEX audit_records_user_name ON audit_records (user_name, event_time);
+CREATE INDEX audit_records_source_ip ON audit_records (source_ip, event_time);
+CREATE INDEX audit_records_writes ON audit_records (read_only, event_time);
+CREATE INDEX audit_records_errors ON audit_records (event_time) WHERE error_code IS NOT NULL OR failed_items > 0;
 CREATE INDEX audit_records_unsealed ON audit_records (id) WHERE chain_seq IS NULL;
 
 -- The resources each request touched: a WorkSpace's history is one indexed lookup.

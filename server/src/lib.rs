@@ -390,9 +390,12 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
 
 /// `workspaces-portal audit …`: returns the process exit code.
 pub async fn run_audit_command(config: &Config, command: &AuditCommand) -> std::io::Result<i32> {
-    let (db, key) = config.open_database().await?;
+    let db = db::open_existing(&config.database_url)
+        .await
+        .map_err(|e| std::io::Error::other(format!("database {}: {e} (see --database-url)", config.database_url)))?;
     match command.query() {
         None => {
+            let key = AuditKey::load(&config.audit_key_file)?;
             let v = audit::verify(&db, &key)
                 .await
                 .map_err(|e| std::io::Error::other(format!("reading the audit log: {e}")))?;

@@ -332,8 +332,15 @@ async fn an_export_holds_exactly_what_the_page_shows() {
 async fn no_audit_no_action() {
     let p = Portal::start().await;
     let id = p.ids_in_state("AVAILABLE").await.remove(0);
-    // The audit log's database goes away.
-    p.running.audit.db().close().await;
+    // The audit log's storage goes away.
+    sqlx::query("DROP TABLE audit_resources")
+        .execute(p.running.audit.db())
+        .await
+        .unwrap();
+    sqlx::query("DROP TABLE audit_records")
+        .execute(p.running.audit.db())
+        .await
+        .unwrap();
     let (status, body, _) = p.batch("stop", &[&id]).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["kind"], "unavailable");
@@ -742,4 +749,19 @@ async fn killing_the_server_mid_writes_leaves_a_chain_that_verifies_and_no_reque
         .unwrap();
     assert_eq!(started, 0);
     drop(log);
+}
+
+#[test]
+fn the_command_line_refuses_a_missing_database_or_key_instead_of_creating_one() {
+    let config = Config::for_tests();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
+        .args(["--database-url", &config.database_url, "--audit-key-file"])
+        .arg(&config.audit_key_file)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--database-url"));
+    let db_file = config.database_url.trim_start_matches("sqlite://");
+    assert!(!std::path::Path::new(db_file).exists(), "no empty database was created");
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Connection, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
 pub use chain::{verify, Problem, Verification};
@@ -54,6 +54,15 @@ impl AuditKey {
 
     /// Reads the key file (hex), creating it with a new random key (mode 0600) if it is missing.
     pub fn load_or_create(path: &Path) -> std::io::Result<Self> {
+        Self::read(path, true)
+    }
+
+    /// Reads the key file, which must exist.
+    pub fn load(path: &Path) -> std::io::Result<Self> {
+        Self::read(path, false)
+    }
+
+    fn read(path: &Path, create: bool) -> std::io::Result<Self> {
         match std::fs::read_to_string(path) {
             Ok(text) => {
                 let secret = hex::decode(text.trim()).map_err(|_| {
@@ -70,6 +79,10 @@ impl AuditKey {
                 }
                 Ok(Self::from_secret(secret))
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => Err(std::io::Error::new(
+                e.kind(),
+                format!("{}: no audit key there (see --audit-key-file)", path.display()),
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut secret = vec![0u8; 32];
                 getrandom::fill(&mut secret).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -201,19 +214,25 @@ impl AuditLog {
         let log = AuditLog { db: db.clone(), tx };
         let retention_days = settings.retention_days;
         tokio::spawn(writer(db, settings, tip, last_checkpoint, rx));
-        if retention_days > 0 {
-            let log = log.clone();
-            tokio::spawn(async move {
-                loop {
-                    match log.prune(retention_days).await {
+        // Hourly upkeep: retention, and fresh planner statistics as the log grows.
+        let upkeep = log.clone();
+        tokio::spawn(async move {
+            loop {
+                if retention_days > 0 {
+                    match upkeep.prune(retention_days).await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(records = n, retention_days, "pruned old audit records"),
                         Err(e) => tracing::error!(error = %e, "pruning the audit log failed"),
                     }
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
                 }
-            });
-        }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                if let Ok(mut conn) = upkeep.db.acquire().await {
+                    if let Err(e) = super::db::optimize(&mut conn).await {
+                        tracing::warn!(error = %e, "refreshing the audit log's statistics failed");
+                    }
+                }
+            }
+        });
         Ok(log)
     }
 
@@ -373,7 +392,7 @@ impl Columns {
 }
 
 async fn insert(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     tip: &mut Tip,
     record: &AuditRecord,
     seal: bool,
@@ -409,7 +428,7 @@ async fn insert(
     .bind(seq)
     .bind(&prev)
     .bind(&hash)
-    .fetch_one(&mut **tx)
+    .fetch_one(&mut *tx)
     .await?;
     index_resources(tx, id, record).await?;
     if let (Some(seq), Some(hash)) = (seq, hash) {
@@ -420,7 +439,7 @@ async fn insert(
 
 /// Replaces a `started` record's content with its outcome and seals it.
 async fn seal_existing(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     tip: &mut Tip,
     id: i64,
     record: &AuditRecord,
@@ -451,7 +470,7 @@ async fn seal_existing(
     .bind(&hash)
     .bind(id)
     .bind(&c.event_id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {
         return Err(sqlx::Error::RowNotFound);
@@ -461,18 +480,17 @@ async fn seal_existing(
     Ok(())
 }
 
-async fn index_resources(
-    tx: &mut Transaction<'static, Sqlite>,
-    id: i64,
-    record: &AuditRecord,
-) -> Result<(), sqlx::Error> {
-    for resource in &record.additional_event_data.resource_ids {
-        sqlx::query("INSERT OR IGNORE INTO audit_resources (resource_id, record_id) VALUES (?, ?)")
-            .bind(resource)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+/// Indexes the record under each resource it names: one statement.
+async fn index_resources(tx: &mut SqliteConnection, id: i64, record: &AuditRecord) -> Result<(), sqlx::Error> {
+    let resources = &record.additional_event_data.resource_ids;
+    if resources.is_empty() {
+        return Ok(());
     }
+    let mut qb = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO audit_resources (resource_id, record_id) ");
+    qb.push_values(resources.iter().take(500), |mut row, resource| {
+        row.push_bind(resource).push_bind(id);
+    });
+    qb.build().execute(&mut *tx).await?;
     Ok(())
 }
 
@@ -530,6 +548,8 @@ async fn prune(db: &Db, tip: &Tip, cutoff: &str) -> Result<u64, sqlx::Error> {
 
 /// The single writer: group commit of whatever is waiting, periodic checkpoints.
 async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed: i64, mut rx: mpsc::Receiver<Command>) {
+    // The writer keeps one connection for itself: no pool round trip per batch.
+    let mut conn: Option<sqlx::pool::PoolConnection<Sqlite>> = None;
     let period = settings.checkpoint_interval;
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -581,7 +601,28 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
             continue;
         }
         let before = tip.clone();
-        let results: Vec<Result<i64, String>> = match apply(&db, &mut tip, &records).await {
+        if conn.is_none() {
+            conn = db
+                .acquire()
+                .await
+                .map_err(|e| tracing::error!(error = %e, "audit writer: no connection"))
+                .ok();
+        }
+        let Some(c) = conn.as_mut() else {
+            for command in records {
+                match command {
+                    Command::Append { reply, .. } => {
+                        let _ = reply.send(Err("the audit database is unavailable".into()));
+                    }
+                    Command::Finish { reply, .. } => {
+                        let _ = reply.send(Err("the audit database is unavailable".into()));
+                    }
+                    _ => {}
+                }
+            }
+            continue;
+        };
+        let results: Vec<Result<i64, String>> = match apply(c, &mut tip, &records).await {
             Ok(ids) => ids.into_iter().map(Ok).collect(),
             Err(e) => {
                 // One bad record must not take the others with it: try each on its own.
@@ -590,7 +631,7 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
                 let mut results = Vec::with_capacity(records.len());
                 for command in &records {
                     let before = tip.clone();
-                    match apply(&db, &mut tip, std::slice::from_ref(command)).await {
+                    match apply(c, &mut tip, std::slice::from_ref(command)).await {
                         Ok(ids) => results.push(Ok(ids[0])),
                         Err(e) => {
                             tip = before;
@@ -598,6 +639,10 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
                             results.push(Err(e.to_string()));
                         }
                     }
+                }
+                // A broken connection is replaced before the next batch.
+                if results.iter().all(|r| r.is_err()) {
+                    conn = None;
                 }
                 results
             }
@@ -622,8 +667,8 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
     }
 }
 
-async fn apply(db: &Db, tip: &mut Tip, commands: &[Command]) -> Result<Vec<i64>, sqlx::Error> {
-    let mut tx = db.begin().await?;
+async fn apply(conn: &mut SqliteConnection, tip: &mut Tip, commands: &[Command]) -> Result<Vec<i64>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
     let mut ids = Vec::with_capacity(commands.len());
     for command in commands {
         match command {

@@ -89,13 +89,25 @@ impl Filter {
             qb.push(" AND r.source_ip = ").push_bind(v.clone());
         }
         if !self.reads {
-            qb.push(" AND r.read_only = 0");
+            // With a selective filter present, keep the planner off the (unselective) read-only
+            // index: the unary + makes this term a plain check.
+            let selective = self.event.is_some() || self.user.is_some() || self.resource.is_some() || self.ip.is_some();
+            qb.push(if selective {
+                " AND +r.read_only = 0"
+            } else {
+                " AND r.read_only = 0"
+            });
         }
         if self.errors {
             qb.push(" AND (r.error_code IS NOT NULL OR r.failed_items > 0)");
         }
         if let Some(v) = self.before {
-            qb.push(" AND r.id < ").push_bind(v);
+            // Keyset: strictly older than the last record of the previous page.
+            qb.push(" AND (r.event_time, r.id) < ((SELECT event_time FROM audit_records WHERE id = ")
+                .push_bind(v)
+                .push("), ")
+                .push_bind(v)
+                .push(")");
         }
     }
 }
@@ -128,11 +140,12 @@ fn db_error(e: sqlx::Error) -> AppError {
     AppError::Internal { reference }
 }
 
-/// One page of matching records, newest first.
+/// One page of matching records, newest first (by event time, then insertion).
 pub async fn list(db: &Db, filter: &Filter) -> AppResult<AuditPage> {
     let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {ROW_COLUMNS} FROM audit_records r"));
     filter.push_where(&mut qb);
-    qb.push(" ORDER BY r.id DESC LIMIT ").push_bind(PAGE_SIZE as i64 + 1);
+    qb.push(" ORDER BY r.event_time DESC, r.id DESC LIMIT ")
+        .push_bind(PAGE_SIZE as i64 + 1);
     let rows = qb.build().fetch_all(db).await.map_err(db_error)?;
     let mut items: Vec<AuditRow> = rows.iter().map(row).collect();
     let next_before = (items.len() > PAGE_SIZE).then(|| {
@@ -201,7 +214,7 @@ impl ExportFormat {
 const CSV_HEADER: &str = "eventTime,eventID,eventSource,eventName,userName,sourceIPAddress,userAgent,readOnly,\
 errorCode,errorMessage,failedItems,outcome,resources\n";
 
-/// Streams every matching record, oldest first, in `format` to `out` in chunks of about 64 KiB.
+/// Streams every matching record, oldest first (the page's order reversed), in `format` to `out` in chunks of about 64 KiB.
 /// Memory stays constant however many records match; a closed receiver stops the export.
 pub async fn export(
     db: Db,
@@ -215,7 +228,7 @@ pub async fn export(
     };
     let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {columns} FROM audit_records r"));
     filter.push_where(&mut qb);
-    qb.push(" ORDER BY r.id");
+    qb.push(" ORDER BY r.event_time, r.id");
     let mut rows = qb.build().fetch(&db);
     let mut buf: Vec<u8> = Vec::with_capacity(80 * 1024);
     let mut count: u64 = 0;
