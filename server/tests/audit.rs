@@ -309,6 +309,31 @@ async fn an_export_holds_exactly_what_the_page_shows() {
         }
     }
 
+    // A hostile value (sent as a WorkSpace ID, refused, recorded) stays one quoted, inert field.
+    let (status, ..) = p
+        .call(
+            "workspaces/tags/set",
+            &[("id", "=cmd|' /C calc'!A0,\"x\""), ("key", "k"), ("value", "v")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    let csv = p
+        .http
+        .get(p.url("/api/audit/export?format=csv&errors=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = csv.lines().last().unwrap();
+    assert!(line.contains(",CreateTags,"), "{line}");
+    assert!(line.contains("ValidationError"), "{line}");
+    assert!(
+        line.ends_with(",0,completed,\"'=cmd|' /C calc'!A0,\"\"x\"\"\""),
+        "{line}"
+    );
+
     // The command line exports the same set.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
         .args(["--database-url", &p.config.database_url, "--audit-key-file"])
