@@ -792,8 +792,8 @@ fn the_command_line_refuses_a_missing_database_or_key_instead_of_creating_one() 
 }
 
 #[tokio::test]
-async fn an_export_larger_than_one_chunk_has_every_record_once_in_order() {
-    // 4,500 records on two distinct times: chunk boundaries fall inside runs of equal times.
+async fn a_large_export_has_every_record_once_in_order() {
+    // 4,500 records on two distinct times: the order holds within runs of equal times.
     let (db, ..) = written_log(4500).await;
     for format in [audit::ExportFormat::CloudTrail, audit::ExportFormat::Csv] {
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
