@@ -101,6 +101,17 @@ impl Portal {
     }
 }
 
+/// Runs `workspaces-portal audit ARGS` on the database and key of `config`.
+fn audit_cli(config: &Config, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
+        .args(["--database-url", &config.database_url, "--audit-key-file"])
+        .arg(&config.audit_key_file)
+        .arg("audit")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 async fn answer(response: reqwest::Response) -> (u16, Value, Option<String>) {
     let status = response.status().as_u16();
     let event_id = response
@@ -335,19 +346,10 @@ async fn an_export_holds_exactly_what_the_page_shows() {
     );
 
     // The command line exports the same set.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
-        .args(["--database-url", &p.config.database_url, "--audit-key-file"])
-        .arg(&p.config.audit_key_file)
-        .args([
-            "audit",
-            "export",
-            "--format",
-            "cloudtrail",
-            "--event",
-            "RebootWorkspaces",
-        ])
-        .output()
-        .unwrap();
+    let output = audit_cli(
+        &p.config,
+        &["export", "--format", "cloudtrail", "--event", "RebootWorkspaces"],
+    );
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let export: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(export["Records"].as_array().unwrap().len(), 3);
@@ -454,12 +456,7 @@ async fn an_intact_log_verifies() {
     let (db, key, _log, config) = written_log(20).await;
     let v = audit::verify(&db, &key).await.unwrap();
     assert_eq!((v.records, v.checkpoints, v.problem), (20, 1, None));
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
-        .args(["--database-url", &config.database_url, "--audit-key-file"])
-        .arg(&config.audit_key_file)
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
+    let output = audit_cli(&config, &["verify"]);
     assert_eq!(output.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&output.stdout).contains("verified: 20 records"));
 }
@@ -476,12 +473,7 @@ async fn a_changed_record_is_named() {
     assert!(p.reason.contains("changed"), "{p}");
 
     // The command line says the same, with a non-zero exit.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
-        .args(["--database-url", &config.database_url, "--audit-key-file"])
-        .arg(&config.audit_key_file)
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
+    let output = audit_cli(&config, &["verify"]);
     assert_eq!(output.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("BROKEN at record #4"), "{stdout}");
@@ -740,12 +732,7 @@ async fn killing_the_server_mid_writes_leaves_a_chain_that_verifies_and_no_reque
     assert!(answered.len() > 20, "the load ran ({} answers)", answered.len());
 
     // Straight after the crash: the chain verifies (interrupted requests are reported apart).
-    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
-        .args(["--database-url", &config.database_url, "--audit-key-file"])
-        .arg(&config.audit_key_file)
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
+    let verify = audit_cli(&config, &["verify"]);
     let out = String::from_utf8_lossy(&verify.stdout);
     assert_eq!(verify.status.code(), Some(0), "{out}");
 
@@ -779,12 +766,7 @@ async fn killing_the_server_mid_writes_leaves_a_chain_that_verifies_and_no_reque
 #[test]
 fn the_command_line_refuses_a_missing_database_or_key_instead_of_creating_one() {
     let config = Config::for_tests();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
-        .args(["--database-url", &config.database_url, "--audit-key-file"])
-        .arg(&config.audit_key_file)
-        .args(["audit", "verify"])
-        .output()
-        .unwrap();
+    let output = audit_cli(&config, &["verify"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--database-url"));
     let db_file = config.database_url.trim_start_matches("sqlite://");
