@@ -360,14 +360,11 @@ async fn no_audit_no_action() {
     let p = Portal::start().await;
     let id = p.ids_in_state("AVAILABLE").await.remove(0);
     // The audit log's storage goes away.
-    sqlx::query("DROP TABLE audit_resources")
-        .execute(p.running.audit.db())
-        .await
-        .unwrap();
-    sqlx::query("DROP TABLE audit_records")
-        .execute(p.running.audit.db())
-        .await
-        .unwrap();
+    tamper(
+        p.running.audit.db(),
+        &["DROP TABLE audit_resources", "DROP TABLE audit_records"],
+    )
+    .await;
     let (status, body, _) = p.batch("stop", &[&id]).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["kind"], "unavailable");
@@ -443,6 +440,13 @@ async fn written_log(n: usize) -> (db::Db, AuditKey, AuditLog, Config) {
     (db, key, log, config)
 }
 
+/// Edits the stored log behind the portal's back, as an attacker with database access would.
+async fn tamper(db: &db::Db, statements: &[&str]) {
+    for sql in statements {
+        sqlx::query(sql).execute(db).await.unwrap();
+    }
+}
+
 async fn problem(db: &db::Db, key: &AuditKey) -> audit::Problem {
     audit::verify(db, key)
         .await
@@ -464,10 +468,11 @@ async fn an_intact_log_verifies() {
 #[tokio::test]
 async fn a_changed_record_is_named() {
     let (db, key, _log, config) = written_log(10).await;
-    sqlx::query("UPDATE audit_records SET record = replace(record, '\"10.0.0.', '\"10.9.9.') WHERE chain_seq = 4")
-        .execute(&db)
-        .await
-        .unwrap();
+    tamper(
+        &db,
+        &["UPDATE audit_records SET record = replace(record, '\"10.0.0.', '\"10.9.9.') WHERE chain_seq = 4"],
+    )
+    .await;
     let p = problem(&db, &key).await;
     assert_eq!(p.chain_seq, 4, "{p}");
     assert!(p.reason.contains("changed"), "{p}");
@@ -482,10 +487,11 @@ async fn a_changed_record_is_named() {
 #[tokio::test]
 async fn a_changed_search_column_is_named() {
     let (db, key, ..) = written_log(10).await;
-    sqlx::query("UPDATE audit_records SET user_name = 'someone-else' WHERE chain_seq = 6")
-        .execute(&db)
-        .await
-        .unwrap();
+    tamper(
+        &db,
+        &["UPDATE audit_records SET user_name = 'someone-else' WHERE chain_seq = 6"],
+    )
+    .await;
     let p = problem(&db, &key).await;
     assert_eq!(p.chain_seq, 6);
     assert!(p.reason.contains("user_name"), "{p}");
@@ -494,21 +500,20 @@ async fn a_changed_search_column_is_named() {
 #[tokio::test]
 async fn a_deleted_record_is_named() {
     let (db, key, ..) = written_log(10).await;
-    sqlx::query("DELETE FROM audit_records WHERE chain_seq = 5")
-        .execute(&db)
-        .await
-        .unwrap();
+    tamper(&db, &["DELETE FROM audit_records WHERE chain_seq = 5"]).await;
     let p = problem(&db, &key).await;
     assert_eq!(p.chain_seq, 6, "{p}");
     assert!(p.reason.contains("removed"), "{p}");
 
     // Renumbering to hide the gap breaks the predecessor hash instead.
-    for sql in [
-        "UPDATE audit_records SET chain_seq = -chain_seq WHERE chain_seq > 5",
-        "UPDATE audit_records SET chain_seq = -chain_seq - 1 WHERE chain_seq < 0",
-    ] {
-        sqlx::query(sql).execute(&db).await.unwrap();
-    }
+    tamper(
+        &db,
+        &[
+            "UPDATE audit_records SET chain_seq = -chain_seq WHERE chain_seq > 5",
+            "UPDATE audit_records SET chain_seq = -chain_seq - 1 WHERE chain_seq < 0",
+        ],
+    )
+    .await;
     let p = problem(&db, &key).await;
     assert_eq!(p.chain_seq, 5, "{p}");
 }
@@ -517,18 +522,15 @@ async fn a_deleted_record_is_named() {
 async fn reordered_records_are_named() {
     let (db, key, ..) = written_log(10).await;
     // Swap the positions of records 3 and 7.
-    sqlx::query("UPDATE audit_records SET chain_seq = -1 WHERE chain_seq = 3")
-        .execute(&db)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE audit_records SET chain_seq = 3 WHERE chain_seq = 7")
-        .execute(&db)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE audit_records SET chain_seq = 7 WHERE chain_seq = -1")
-        .execute(&db)
-        .await
-        .unwrap();
+    tamper(
+        &db,
+        &[
+            "UPDATE audit_records SET chain_seq = -1 WHERE chain_seq = 3",
+            "UPDATE audit_records SET chain_seq = 3 WHERE chain_seq = 7",
+            "UPDATE audit_records SET chain_seq = 7 WHERE chain_seq = -1",
+        ],
+    )
+    .await;
     let p = problem(&db, &key).await;
     assert_eq!(p.chain_seq, 3, "{p}");
 }
@@ -536,20 +538,18 @@ async fn reordered_records_are_named() {
 #[tokio::test]
 async fn records_cut_from_the_end_are_caught_by_the_signed_checkpoint() {
     let (db, key, ..) = written_log(10).await;
-    sqlx::query("DELETE FROM audit_records WHERE chain_seq > 8")
-        .execute(&db)
-        .await
-        .unwrap();
+    tamper(&db, &["DELETE FROM audit_records WHERE chain_seq > 8"]).await;
     let p = problem(&db, &key).await;
     assert_eq!(p.chain_seq, 10, "{p}");
     assert!(p.reason.contains("end"), "{p}");
 
     // Rewriting the chain from a record on, hashes recomputed, is caught by the checkpoint…
     let (db, key, ..) = written_log(5).await;
-    sqlx::query("UPDATE audit_records SET record = replace(record, '\"10.0.0.', '\"10.9.9.') WHERE chain_seq = 3")
-        .execute(&db)
-        .await
-        .unwrap();
+    tamper(
+        &db,
+        &["UPDATE audit_records SET record = replace(record, '\"10.0.0.', '\"10.9.9.') WHERE chain_seq = 3"],
+    )
+    .await;
     let mut prev: String = sqlx::query_scalar("SELECT hash FROM audit_records WHERE chain_seq = 2")
         .fetch_one(&db)
         .await
@@ -628,10 +628,7 @@ async fn retention_prunes_old_records_and_the_rest_still_verifies() {
     assert_eq!((v.last_seq, v.problem), (12, None));
 
     // Deleting the first kept record is still caught, thanks to the anchor.
-    sqlx::query("DELETE FROM audit_records WHERE chain_seq = 7")
-        .execute(&db)
-        .await
-        .unwrap();
+    tamper(&db, &["DELETE FROM audit_records WHERE chain_seq = 7"]).await;
     assert_eq!(problem(&db, &key).await.chain_seq, 8);
 }
 
