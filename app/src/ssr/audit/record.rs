@@ -10,8 +10,6 @@ use serde_json::Value;
 pub const EVENT_VERSION: &str = "1.08";
 /// The event source of every WorkSpaces API call.
 pub const WORKSPACES_SOURCE: &str = "workspaces.amazonaws.com";
-/// The event source of the portal's own events (sign-in, user changes, approvals).
-pub const PORTAL_SOURCE: &str = "portal.workspaces-portal";
 
 /// One audit record, serialized exactly as CloudTrail writes its records.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
