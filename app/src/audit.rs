@@ -27,6 +27,19 @@ pub const EVENT_NAMES: &[&str] = &[
     "StartWorkspaces",
     "StopWorkspaces",
     "TerminateWorkspaces",
+    // The portal's own events.
+    "SignIn",
+    "SignOut",
+    "CompleteSetup",
+    "CreateUser",
+    "SetUserRole",
+    "DisableUser",
+    "EnableUser",
+    "ResetUserPassword",
+    "ListUsers",
+    "LookupAuditRecords",
+    "GetAuditRecord",
+    "ExportAuditRecords",
 ];
 
 /// A search of the audit log. Every filter applies at once; every field lives in the URL.

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("Please sign in.")]
     Unauthorized,
+    /// Wrong user name or password (deliberately not saying which), or a disabled user.
+    #[error("Wrong user name or password.")]
+    SignInFailed,
     #[error("Not allowed: {message}")]
     Forbidden { message: String },
     #[error("Not found: {message}")]
@@ -24,6 +27,9 @@ pub enum AppError {
     /// An error answered by WorkSpaces, with its AWS error code.
     #[error("{code}: {message}")]
     Upstream { code: String, message: String },
+    /// Too many attempts (failed sign-ins): wait before trying again.
+    #[error("Too many attempts: {message}")]
+    TooManyRequests { message: String },
     /// A part the portal needs (the audit log, the database) cannot serve the request now.
     #[error("Unavailable: {message}")]
     Unavailable { message: String },
@@ -46,7 +52,7 @@ impl AppError {
     /// The HTTP status a server function answers with for this error.
     pub fn status(&self) -> u16 {
         match self {
-            AppError::Unauthorized => 401,
+            AppError::Unauthorized | AppError::SignInFailed => 401,
             AppError::Forbidden { .. } => 403,
             AppError::NotFound { .. } => 404,
             AppError::Conflict { .. } => 409,
@@ -54,6 +60,7 @@ impl AppError {
             AppError::Upstream { code, .. } if code == "ResourceNotFoundException" => 404,
             AppError::Upstream { code, .. } if code == "Throttling" || code == "ThrottlingException" => 429,
             AppError::Upstream { .. } => 502,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Unavailable { .. } => 503,
             AppError::Internal { .. } | AppError::Transport { .. } => 500,
         }
@@ -71,11 +78,13 @@ impl AppError {
     pub fn title(&self) -> &'static str {
         match self {
             AppError::Unauthorized => "Sign-in required",
+            AppError::SignInFailed => "Sign-in failed",
             AppError::Forbidden { .. } => "Not allowed",
             AppError::NotFound { .. } => "Not found",
             AppError::Conflict { .. } => "Conflict",
             AppError::Validation { .. } => "Invalid input",
             AppError::Upstream { .. } => "WorkSpaces refused the request",
+            AppError::TooManyRequests { .. } => "Too many attempts",
             AppError::Unavailable { .. } => "Temporarily unavailable",
             AppError::Internal { .. } => "Something went wrong",
             AppError::Transport { .. } => "Request failed",
@@ -95,6 +104,8 @@ impl AppError {
                 Some("Wait until the WorkSpace reaches a state that allows this action.")
             }
             AppError::Transport { .. } => Some("Check your connection and reload the page."),
+            AppError::Unauthorized => Some("Your session may have ended: sign in again."),
+            AppError::Forbidden { .. } => Some("Ask an administrator for a role that allows this."),
             AppError::Internal { .. } => {
                 Some("Try again; if it keeps failing, give the reference to an administrator.")
             }

@@ -3,6 +3,7 @@
 //! Rendered on the server (feature `ssr`) and hydrated in the browser (feature `hydrate`).
 
 pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod components;
 pub mod error;
@@ -20,7 +21,8 @@ use leptos_router::path;
 
 use components::Nav;
 use pages::{
-    AuditLogPage, AuditRecordPage, BundlesPage, CreatePage, DetailPage, DirectoriesPage, FleetPage, HomePage, NotFound,
+    AuditLogPage, AuditRecordPage, BundlesPage, CreatePage, DetailPage, DirectoriesPage, FleetPage, HomePage,
+    LoginPage, NotFound, SetupPage, UsersPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -46,6 +48,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Who is signed in: read by the navigation and by pages that hide what the role can't do.
+    let who: components::WhoResource = Resource::new(|| (), |_| auth::who_am_i());
+    provide_context(who);
     view! {
         <Stylesheet id="leptos" href="/pkg/workspaces-portal.css"/>
         <Title text="WorkSpaces Portal"/>
@@ -62,6 +67,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/directories") view=DirectoriesPage/>
                     <Route path=path!("/audit") view=AuditLogPage/>
                     <Route path=path!("/audit/:event_id") view=AuditRecordPage/>
+                    <Route path=path!("/admin/users") view=UsersPage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/setup") view=SetupPage/>
                 </Routes>
             </main>
         </Router>

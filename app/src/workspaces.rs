@@ -191,6 +191,30 @@ pub fn urlencode(text: &str) -> String {
     out
 }
 
+/// Decodes a URL query value (`%XX` and `+`); invalid sequences are kept as they are.
+pub fn urldecode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FleetPage {
     pub items: Vec<WorkspaceSummary>,
@@ -254,6 +278,15 @@ impl BatchAction {
     }
 
     /// Destructive actions need the user to type this word to confirm.
+    /// The least role that may do this. Until approvals exist, terminate and rebuild are
+    /// admin-only.
+    pub fn needed_role(self) -> crate::auth::Role {
+        match self {
+            BatchAction::Rebuild | BatchAction::Terminate => crate::auth::Role::Admin,
+            _ => crate::auth::Role::Operator,
+        }
+    }
+
     pub fn confirmation_word(self) -> Option<&'static str> {
         match self {
             BatchAction::Rebuild => Some("rebuild"),

@@ -3,6 +3,9 @@
 //! `build` makes the whole app from a [`Config`], so the binary and the integration tests start
 //! exactly the same server (tests on port 0).
 
+pub mod security;
+pub mod users;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,6 +15,7 @@ use std::time::Duration;
 
 use app::audit::AuditQuery;
 use app::ssr::audit::{self, AuditKey, AuditLog, AuditSettings, ExportFormat, Filter, IpNet};
+use app::ssr::auth::{Auth, AuthSettings};
 use app::ssr::db::{self, Db};
 use app::ssr::{AppState, Portal, PortalSettings};
 use app::{shell, App};
@@ -26,6 +30,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+pub use users::{run_user_command, UserCommand};
 
 /// Where the portal sends its WorkSpaces requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -89,6 +98,19 @@ pub struct Config {
     /// with the emulator).
     #[arg(long, env = "PORTAL_AWS_ACCOUNT_ID")]
     pub aws_account_id: Option<String>,
+
+    /// A signed-in session unused for this many seconds ends.
+    #[arg(long, env = "PORTAL_SESSION_IDLE_SECS", default_value_t = 1800)]
+    pub session_idle_secs: u64,
+
+    /// A session ends this many seconds after sign-in, however much it is used.
+    #[arg(long, env = "PORTAL_SESSION_LIFETIME_SECS", default_value_t = 43200)]
+    pub session_lifetime_secs: u64,
+
+    /// Mark the session cookie Secure (sent over HTTPS only). Set it whenever the portal is
+    /// reached over HTTPS, e.g. behind a TLS-terminating proxy.
+    #[arg(long, env = "PORTAL_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 #[derive(Clone, Debug, Subcommand)]
@@ -96,6 +118,9 @@ pub enum Command {
     /// Check or export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the portal's users (add, list, set-role, disable, enable, reset-password).
+    #[command(subcommand)]
+    User(UserCommand),
 }
 
 #[derive(Clone, Debug, Subcommand)]
@@ -198,6 +223,9 @@ impl Config {
 /// A started server.
 pub struct Running {
     pub addr: SocketAddr,
+    pub portal: Arc<Portal>,
+    /// First run only: the token of the setup link printed to the log.
+    pub setup_token: Option<String>,
     pub emulator: Option<workspaces_emulator::Emulator>,
     pub audit: AuditLog,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -262,6 +290,7 @@ pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
 
 /// The whole app: pages, server functions under /api, static files, health checks.
 pub fn router(state: AppState) -> Router {
+    let sessions = session_layer(state.portal.audit().db(), state.portal.auth().settings());
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let context_state = state.clone();
@@ -272,12 +301,36 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(context_state.clone());
+                // The page's scripts carry the nonce the Content-Security-Policy names.
+                let nonce = use_context::<axum::http::request::Parts>()
+                    .and_then(|p| p.extensions.get::<security::CspNonce>().cloned());
+                if let Some(nonce) = nonce {
+                    provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+                }
+            },
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::identify))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn(security::guard))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Sessions in the portal's database: they survive a restart. The cookie is HttpOnly,
+/// SameSite=Lax (cross-site writes are refused by [`security::guard`] as well), and Secure
+/// when configured; it expires after the idle timeout, renewed as the session is used.
+fn session_layer(db: &Db, settings: &AuthSettings) -> SessionManagerLayer<SqliteStore> {
+    let idle = tower_sessions::cookie::time::Duration::seconds(settings.idle_timeout.as_secs() as i64);
+    SessionManagerLayer::new(SqliteStore::new(db.clone()))
+        .with_name("portal_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(idle))
 }
 
 /// Ready when the database and WorkSpaces answer.
@@ -299,10 +352,23 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /api/audit/export?format=cloudtrail|csv&<the audit page's filters>`: the whole
 /// filtered set as a download, streamed.
-async fn export_audit(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> axum::response::Response {
+async fn export_audit(State(state): State<AppState>, request: axum::http::Request<Body>) -> axum::response::Response {
+    let (parts, _) = request.into_parts();
+    let Query(params) = match Query::<HashMap<String, String>>::try_from_uri(&parts.uri) {
+        Ok(q) => q,
+        Err(e) => {
+            let error = app::error::AppError::validation("query", e.body_text());
+            return (StatusCode::BAD_REQUEST, Json(error)).into_response();
+        }
+    };
+    if let Err(e) = state
+        .portal
+        .authorize_export(&parts, serde_json::json!({ "filters": params }))
+        .await
+    {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
+        return (status, Json(e)).into_response();
+    }
     let query = AuditQuery::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let checked = ExportFormat::parse(params.get("format").map(String::as_str).unwrap_or("cloudtrail"))
         .and_then(|format| Ok((format, Filter::parse(&query)?)));
@@ -353,6 +419,21 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     )
     .await
     .map_err(|e| std::io::Error::other(format!("audit log: {e}")))?;
+    let auth = Auth::new(
+        audit.db().clone(),
+        AuthSettings {
+            idle_timeout: Duration::from_secs(config.session_idle_secs.max(1)),
+            lifetime: Duration::from_secs(config.session_lifetime_secs.max(1)),
+            secure_cookies: config.secure_cookies,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| std::io::Error::other(format!("users: {e}")))?;
+    let setup_token = auth
+        .first_run_token()
+        .await
+        .map_err(|e| std::io::Error::other(format!("users: {e}")))?;
     let (client, emulator) = workspaces_client(&config).await?;
     let account_id = config.aws_account_id.clone().or_else(|| {
         emulator
@@ -362,6 +443,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let portal = Portal::new(
         client,
         audit.clone(),
+        auth,
         PortalSettings {
             fleet_cache_ttl: Duration::from_millis(config.fleet_cache_ms),
             account_id,
@@ -371,9 +453,28 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     );
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let portal = Arc::new(portal);
+    if let Some(token) = &setup_token {
+        tracing::warn!(
+            "no user exists yet: open http://{addr}/setup?token={token} to create the first administrator \
+             (the link works once; or use `workspaces-portal user add --role admin`)"
+        );
+    }
+    // Hourly: forget expired sessions.
+    let upkeep = portal.clone();
+    tokio::spawn(async move {
+        loop {
+            match upkeep.auth().delete_expired_sessions().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),
+                Err(e) => tracing::warn!(error = %e, "deleting expired sessions failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
     let state = AppState {
         leptos_options: leptos_options(addr),
-        portal: Arc::new(portal),
+        portal: portal.clone(),
     };
     let app = router(state);
     let task =
@@ -382,6 +483,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         );
     Ok(Running {
         addr,
+        portal,
+        setup_token,
         emulator,
         audit,
         task,

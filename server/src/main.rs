@@ -2,7 +2,7 @@
 //! `target/site` (the compiled CSS, JS and WASM) is found.
 
 use clap::Parser;
-use portal_server::{run_audit_command, start, Backend, Command, Config};
+use portal_server::{run_audit_command, run_user_command, start, Backend, Command, Config};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -17,6 +17,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::parse();
     if let Some(Command::Audit(command)) = &config.command {
         let code = run_audit_command(&config, command).await?;
+        std::process::exit(code);
+    }
+    if let Some(Command::User(command)) = &config.command {
+        let code = run_user_command(&config, command).await?;
         std::process::exit(code);
     }
     if config.workspaces == Backend::Aws {

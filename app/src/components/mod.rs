@@ -4,7 +4,20 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
+use crate::auth::{AuthState, Me, Role, SignOut};
 use crate::error::AppError;
+
+/// Who is signed in, loaded once per page load (provided by `App`).
+pub type WhoResource = Resource<Result<AuthState, AppError>>;
+
+pub fn use_who() -> WhoResource {
+    expect_context::<WhoResource>()
+}
+
+/// The signed-in user, once known (inside a `Suspense`/`Transition`).
+pub async fn signed_in_user() -> Option<Me> {
+    use_who().await.ok().and_then(|w| w.user)
+}
 
 #[component]
 pub fn Nav() -> impl IntoView {
@@ -22,17 +35,49 @@ pub fn Nav() -> impl IntoView {
             "false"
         }
     };
+    let sign_out = ServerAction::<SignOut>::new();
+    Effect::new(move |_| {
+        if sign_out.value().get().is_some() {
+            let _ = window().location().assign("/login");
+        }
+    });
     view! {
         <header class="topbar">
             <a class="brand" href="/">"WorkSpaces Portal"</a>
-            <nav aria-label="Main">
-                <A href="/" attr:aria-current=move || current("/")>"Overview"</A>
-                <A href="/workspaces" attr:aria-current=move || current("/workspaces")>"WorkSpaces"</A>
-                <A href="/bundles" attr:aria-current=move || current("/bundles")>"Bundles"</A>
-                <A href="/directories" attr:aria-current=move || current("/directories")>"Directories"</A>
-                <A href="/audit" attr:aria-current=move || current("/audit")>"Audit log"</A>
-            </nav>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let me = signed_in_user().await?;
+                    let admin = me.role.allows(Role::Admin);
+                    Some(view! {
+                        <nav aria-label="Main">
+                            <A href="/" attr:aria-current=move || current("/")>"Overview"</A>
+                            <A href="/workspaces" attr:aria-current=move || current("/workspaces")>"WorkSpaces"</A>
+                            <A href="/bundles" attr:aria-current=move || current("/bundles")>"Bundles"</A>
+                            <A href="/directories" attr:aria-current=move || current("/directories")>"Directories"</A>
+                            <A href="/audit" attr:aria-current=move || current("/audit")>"Audit log"</A>
+                            {admin.then(|| view! { <A href="/admin/users" attr:aria-current=move || current("/admin")>"Users"</A> })}
+                        </nav>
+                        <div class="who">
+                            <span class="user-name" data-role=me.role.as_str()>{me.name.clone()}</span>
+                            <span class="badge badge-other">{me.role.as_str()}</span>
+                            <ActionForm action=sign_out attr:class="sign-out">
+                                <button type="submit" class="button subtle">"Sign out"</button>
+                            </ActionForm>
+                        </div>
+                    })
+                })}
+            </Transition>
         </header>
+    }
+}
+
+/// Said where a form or buttons would be, when the signed-in role may not use them.
+#[component]
+pub fn NotAllowed(needed: Role, #[prop(into)] what: String) -> impl IntoView {
+    view! {
+        <p class="notice not-allowed" role="note">
+            {format!("{what} needs the {needed} role or higher. Ask an administrator if you need it.")}
+        </p>
     }
 }
 

@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::auth::Role;
 use crate::catalog::{list_bundles, list_directories, BundleOwner};
-use crate::components::ErrorBox;
+use crate::components::{signed_in_user, ErrorBox, NotAllowed};
 use crate::workspaces::*;
 
 #[component]
@@ -25,6 +26,9 @@ pub fn CreatePage() -> impl IntoView {
         <h1>"Create WorkSpaces"</h1>
         <Transition fallback=|| view! { <p class="loading">"Loading directories and bundles…"</p> }>
             {move || Suspend::new(async move {
+                if !signed_in_user().await.is_some_and(|me| me.role.allows(Role::Operator)) {
+                    return view! { <NotAllowed needed=Role::Operator what="Creating WorkSpaces"/> }.into_any();
+                }
                 let (directories, bundles) = (directories.await, bundles.await);
                 let (directories, bundles) = match (directories, bundles) {
                     (Ok(d), Ok(b)) => (d, b),

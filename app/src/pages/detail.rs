@@ -7,7 +7,8 @@ use leptos_router::hooks::use_params_map;
 
 use super::audit::ResourceHistory;
 use super::fleet::{batch_action, mode_label, BatchResult, ConfirmDialog, LIVE_REFRESH};
-use crate::components::{yes_no, ErrorBox, Prop, StateBadge};
+use crate::auth::{Me, Role};
+use crate::components::{signed_in_user, yes_no, ErrorBox, NotAllowed, Prop, StateBadge};
 use crate::error::AppError;
 use crate::validate::MAX_TAGS;
 use crate::workspaces::*;
@@ -47,19 +48,21 @@ pub fn DetailPage() -> impl IntoView {
         <p class="breadcrumb"><a href="/workspaces">"WorkSpaces"</a> " / " <span class="mono">{move || id.get()}</span></p>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let me = signed_in_user().await;
+                let operator = me.as_ref().is_some_and(|me| me.role.allows(Role::Operator));
                 match detail.await {
                     Ok(d) => view! {
                         <Header detail=d.clone()/>
-                        <Actions workspace=d.workspace.clone() batch confirming/>
+                        <Actions workspace=d.workspace.clone() batch confirming me/>
                         <BatchResult batch/>
                         <div class="columns">
                             <Properties workspace=d.workspace.clone()/>
                             <div>
                                 <Connection connection=d.connection.clone()/>
-                                <RunningMode workspace=d.workspace.clone() modify/>
+                                <RunningMode workspace=d.workspace.clone() modify operator/>
                             </div>
                         </div>
-                        <Tags id=d.workspace.id.clone() tags=d.tags.clone() set_tag delete_tag/>
+                        <Tags id=d.workspace.id.clone() tags=d.tags.clone() set_tag delete_tag operator/>
                     }
                     .into_any(),
                     Err(e) => view! { <ErrorBox error=e/> }.into_any(),
@@ -95,8 +98,17 @@ fn Actions(
     workspace: WorkspaceSummary,
     batch: super::fleet::BatchActionHandle,
     confirming: RwSignal<Option<BatchAction>>,
+    me: Option<Me>,
 ) -> impl IntoView {
-    let buttons = BatchAction::ALL
+    let allowed: Vec<BatchAction> = BatchAction::ALL
+        .iter()
+        .copied()
+        .filter(|a| me.as_ref().is_some_and(|me| me.role.allows(a.needed_role())))
+        .collect();
+    if allowed.is_empty() {
+        return view! { <NotAllowed needed=Role::Operator what="Acting on this WorkSpace"/> }.into_any();
+    }
+    let buttons = allowed
         .iter()
         .map(|&action| {
             let check = action.check(&workspace.state, &workspace.running_mode);
@@ -120,7 +132,7 @@ fn Actions(
             }
         })
         .collect_view();
-    let unavailable: Vec<String> = BatchAction::ALL
+    let unavailable: Vec<String> = allowed
         .iter()
         .filter_map(|a| {
             a.check(&workspace.state, &workspace.running_mode)
@@ -136,6 +148,7 @@ fn Actions(
             </details>
         })}
     }
+    .into_any()
 }
 
 #[component]
@@ -192,7 +205,17 @@ fn Connection(connection: Option<ConnectionStatus>) -> impl IntoView {
 }
 
 #[component]
-fn RunningMode(workspace: WorkspaceSummary, modify: ServerAction<ModifyWorkspace>) -> impl IntoView {
+fn RunningMode(workspace: WorkspaceSummary, modify: ServerAction<ModifyWorkspace>, operator: bool) -> impl IntoView {
+    if !operator {
+        return view! {
+            <section class="card">
+                <h2>"Running mode"</h2>
+                <p>{format!("{} {}", mode_label(&workspace.running_mode), workspace.auto_stop_minutes.map(|m| format!("(stops after {m} idle minutes)")).unwrap_or_default())}</p>
+                <NotAllowed needed=Role::Operator what="Changing the running mode"/>
+            </section>
+        }
+        .into_any();
+    }
     let mode = workspace.running_mode.clone();
     let minutes = workspace.auto_stop_minutes.map(|m| m.to_string()).unwrap_or_default();
     view! {
@@ -214,6 +237,7 @@ fn RunningMode(workspace: WorkspaceSummary, modify: ServerAction<ModifyWorkspace
             <ActionResult result=Signal::derive(move || modify.value().get()) ok="Running mode saved."/>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -222,6 +246,7 @@ fn Tags(
     tags: Vec<Tag>,
     set_tag: ServerAction<SetTag>,
     delete_tag: ServerAction<DeleteTag>,
+    operator: bool,
 ) -> impl IntoView {
     let count = tags.len();
     let rows = tags
@@ -233,7 +258,7 @@ fn Tags(
                     <td class="mono">{t.key.clone()}</td>
                     <td>{t.value.clone()}</td>
                     <td>
-                        <ActionForm action=delete_tag>
+                        <ActionForm action=delete_tag attr:hidden=!operator>
                             <input type="hidden" name="id" value=id/>
                             <input type="hidden" name="key" value=t.key.clone()/>
                             <button type="submit" class="button subtle" aria-label=format!("Delete tag {}", t.key)>"Delete"</button>
@@ -250,7 +275,8 @@ fn Tags(
                 <thead><tr><th scope="col">"Key"</th><th scope="col">"Value"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
-            <ActionForm action=set_tag attr:class="inline-form">
+            {(!operator).then(|| view! { <NotAllowed needed=Role::Operator what="Editing tags"/> })}
+            <ActionForm action=set_tag attr:class="inline-form" attr:hidden=!operator>
                 <input type="hidden" name="id" value=id.clone()/>
                 <label>"Key" <input type="text" name="key" required maxlength="127"/></label>
                 <label>"Value" <input type="text" name="value" maxlength="255"/></label>

@@ -8,7 +8,8 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::{ErrorBox, StateBadge};
+use crate::auth::{Me, Role};
+use crate::components::{signed_in_user, ErrorBox, NotAllowed, StateBadge};
 use crate::error::AppError;
 use crate::workspaces::*;
 
@@ -45,14 +46,21 @@ pub fn FleetPage() -> impl IntoView {
         <Title text="WorkSpaces — WorkSpaces Portal"/>
         <div class="page-head">
             <h1>"WorkSpaces"</h1>
-            <a class="button primary" href="/workspaces/new">"Create WorkSpaces"</a>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    signed_in_user().await.filter(|me| me.role.allows(Role::Operator)).map(|_| view! {
+                        <a class="button primary" href="/workspaces/new">"Create WorkSpaces"</a>
+                    })
+                })}
+            </Transition>
         </div>
         <Transition fallback=|| view! { <p class="loading">"Loading the fleet…"</p> }>
             {move || Suspend::new(async move {
+                let me = signed_in_user().await;
                 match page.await {
                     Ok(data) => view! {
                         <Filters query=query.get_untracked() data=data.clone()/>
-                        <BulkBar selected batch confirming/>
+                        <BulkBar selected batch confirming me/>
                         <BatchResult batch/>
                         <FleetTable data query=query.get_untracked() selected/>
                     }
@@ -272,11 +280,22 @@ fn BulkBar(
     selected: RwSignal<BTreeSet<String>>,
     batch: BatchActionHandle,
     confirming: RwSignal<Option<BatchAction>>,
+    me: Option<Me>,
 ) -> impl IntoView {
     let count = move || selected.with(|s| s.len());
-    let buttons = BatchAction::ALL
+    // Only what the role may do is offered; the server refuses the rest anyway.
+    let allowed: Vec<BatchAction> = BatchAction::ALL
         .iter()
-        .map(|&action| {
+        .copied()
+        .filter(|a| me.as_ref().is_some_and(|me| me.role.allows(a.needed_role())))
+        .collect();
+    if allowed.is_empty() {
+        return view! { <NotAllowed needed=Role::Operator what="Starting, stopping and rebooting WorkSpaces"/> }
+            .into_any();
+    }
+    let buttons = allowed
+        .into_iter()
+        .map(|action| {
             let class = if action.confirmation_word().is_some() {
                 "button danger"
             } else {
@@ -304,6 +323,7 @@ fn BulkBar(
             {move || batch.pending().get().then(|| view! { <span class="loading">"Working…"</span> })}
         </div>
     }
+    .into_any()
 }
 
 #[component]

@@ -1,18 +1,22 @@
 //! One module per page.
 
 mod audit;
+mod auth;
 mod catalog;
 mod create;
 mod detail;
 mod fleet;
 mod home;
+mod users;
 
 pub use audit::{AuditLogPage, AuditRecordPage, ResourceHistory};
+pub use auth::{LoginPage, SetupPage};
 pub use catalog::{BundlesPage, DirectoriesPage};
 pub use create::CreatePage;
 pub use detail::DetailPage;
 pub use fleet::FleetPage;
 pub use home::HomePage;
+pub use users::UsersPage;
 
 use leptos::prelude::*;
 

@@ -14,7 +14,14 @@ use sqlx::Connection;
 pub type Db = sqlx::SqlitePool;
 
 /// The schema, from `migrations/`, compiled into the binary.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "audit log", include_str!("../../../migrations/0001_audit_log.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "audit log", include_str!("../../../migrations/0001_audit_log.sql")),
+    (
+        2,
+        "users and sessions",
+        include_str!("../../../migrations/0002_users_sessions.sql"),
+    ),
+];
 
 pub fn migrator() -> Migrator {
     Migrator {

@@ -2,6 +2,7 @@
 //! None of it is compiled into the browser bundle.
 
 pub mod audit;
+pub mod auth;
 pub mod db;
 mod mapping;
 mod service;
@@ -29,6 +30,19 @@ pub fn portal() -> AppResult<Arc<Portal>> {
         tracing::error!(%reference, "server function called without the portal state in context");
         AppError::Internal { reference }
     })
+}
+
+/// The signed-in user of the request being served, if any (put there by the server's
+/// session middleware).
+pub fn identity() -> Option<auth::Identity> {
+    use_context::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<auth::Identity>().cloned())
+}
+
+/// An unexpected failure: logged here with a reference, which alone reaches the browser.
+pub fn internal(detail: impl std::fmt::Display) -> AppError {
+    let reference = reference();
+    tracing::error!(%reference, %detail, "internal error");
+    AppError::Internal { reference }
 }
 
 /// A short reference that ties an error the user sees to its lines in the server log.

@@ -1,8 +1,10 @@
 //! The service layer: what each server function does, on the server.
 //!
-//! Every public method runs through [`Portal::call`], the single place where each request
-//! is logged and its error status set — and where authorization and the audit record will
-//! plug in, so that no server function can skip them.
+//! Every public method runs through [`Portal::call`] (or, for the audit log's own pages,
+//! [`Portal::authorize`]): the single place where each request is authorized against the
+//! role its [`Event`] requires, recorded in the audit log, logged, and its error status set,
+//! so that no server function can skip them. An [`Event`] cannot be made without saying which
+//! role it needs.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -16,9 +18,11 @@ use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use super::audit::{self, record, AuditLog, AuditRecord, Caller, IpNet, PortalData};
+use super::audit::{self, record, AuditLog, AuditRecord, Caller, IpNet, UserIdentity};
+use super::auth::{Auth, Identity, SignInFailure};
 use super::mapping::{self, Catalog};
 use crate::audit::{AuditDetail, AuditPage, AuditQuery};
+use crate::auth::{Role, UserRow};
 use crate::catalog::{BundleInfo, BundleOwner, DirectoryInfo};
 use crate::error::{AppError, AppResult};
 use crate::validate;
@@ -65,6 +69,7 @@ struct FleetCache {
 pub struct Portal {
     client: Client,
     audit: AuditLog,
+    auth: Auth,
     settings: PortalSettings,
     fleet: std::sync::Mutex<FleetCache>,
     /// Single-flight: concurrent page loads share one walk of the fleet.
@@ -74,10 +79,11 @@ pub struct Portal {
 }
 
 impl Portal {
-    pub fn new(client: Client, audit: AuditLog, settings: PortalSettings) -> Self {
+    pub fn new(client: Client, audit: AuditLog, auth: Auth, settings: PortalSettings) -> Self {
         Portal {
             client,
             audit,
+            auth,
             settings,
             fleet: std::sync::Mutex::new(FleetCache::default()),
             walking: Mutex::new(()),
@@ -90,6 +96,10 @@ impl Portal {
         &self.audit
     }
 
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
     /// Runs one request of the portal: the one place every server function goes through.
     ///
     /// Each request gets exactly one audit record. A write is recorded as started before
@@ -97,7 +107,11 @@ impl Portal {
     /// added once known. A read is recorded when it is answered.
     async fn call<T: Audited>(&self, event: Event, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
         let started = Instant::now();
-        let mut record = self.new_record(&event, &self.caller());
+        let caller = self.caller();
+        if let Err(denied) = self.authorize(&event, &caller).await {
+            return self.answer(event.name, started, Err(denied));
+        }
+        let mut record = self.new_record(&event, &caller);
         let pending = if event.read_only {
             None
         } else {
@@ -190,68 +204,299 @@ impl Portal {
         result
     }
 
-    /// Who is calling, from the HTTP request being served.
-    fn caller(&self) -> Caller {
-        let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() else {
-            return Caller::local();
+    /// Checks that the caller's role allows `event`. A refusal is recorded in the audit log
+    /// (`errorCode: AccessDenied`) and answered 401 (not signed in) or 403.
+    pub async fn authorize(&self, event: &Event, caller: &Caller) -> AppResult<()> {
+        let Some(needed) = event.needs else {
+            return Ok(());
         };
+        let denied = match &caller.user {
+            None => AppError::Unauthorized,
+            Some(user) if user.role.allows(needed) => return Ok(()),
+            Some(user) => AppError::Forbidden {
+                message: format!("{} needs the {needed} role; you are {}", event.name, user.role),
+            },
+        };
+        let mut record = self.new_record(event, caller);
+        record.additional_event_data.outcome = "completed".into();
+        record.error_code = Some("AccessDenied".into());
+        record.error_message = Some(denied.to_string());
+        if let Err(e) = self.audit.append(record).await {
+            tracing::error!(action = event.action, error = %e, "could not record a refused request");
+        }
+        Err(denied)
+    }
+
+    /// Who is calling, from the HTTP request being served.
+    pub fn caller(&self) -> Caller {
+        match leptos::prelude::use_context::<axum::http::request::Parts>() {
+            Some(parts) => self.caller_of(&parts),
+            None => Caller::local(),
+        }
+    }
+
+    /// Who is calling, from a request's head (the signed-in user is in its extensions).
+    pub fn caller_of(&self, parts: &axum::http::request::Parts) -> Caller {
+        let user = parts.extensions.get::<Identity>().cloned();
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0);
         Caller {
-            identity: record::UserIdentity::anonymous(),
+            identity: user
+                .as_ref()
+                .map(UserIdentity::portal_user)
+                .unwrap_or_else(UserIdentity::anonymous),
+            user,
             source_ip: record::client_ip(peer, header("x-forwarded-for"), &self.settings.trusted_proxies),
             user_agent: header("user-agent").unwrap_or("").chars().take(512).collect(),
         }
     }
 
     fn new_record(&self, event: &Event, caller: &Caller) -> AuditRecord {
-        let region = self.client.config().region().map(|r| r.to_string()).unwrap_or_default();
-        AuditRecord {
-            event_version: record::EVENT_VERSION.into(),
-            user_identity: caller.identity.clone(),
-            event_time: record::utc_now(),
-            event_source: record::WORKSPACES_SOURCE.into(),
-            event_name: event.name.into(),
-            aws_region: region,
-            source_ip_address: caller.source_ip.clone(),
-            user_agent: caller.user_agent.clone(),
-            request_parameters: event.params.clone(),
-            response_elements: Value::Null,
-            error_code: None,
-            error_message: None,
-            request_id: None,
-            event_id: record::event_id(),
-            read_only: event.read_only,
-            resources: Vec::new(),
-            event_type: "AwsApiCall".into(),
-            management_event: true,
-            recipient_account_id: self.settings.account_id.clone(),
-            event_category: "Management".into(),
-            additional_event_data: PortalData {
-                outcome: "started".into(),
-                portal_action: event.action.into(),
-                resource_ids: event.resources.clone(),
-                ..Default::default()
+        let mut record = AuditRecord::start(
+            record::EventKind {
+                source: event.source,
+                event_type: event.event_type,
+                name: event.name,
+                action: event.action,
+                read_only: event.read_only,
             },
-        }
+            caller,
+            event.params.clone(),
+        );
+        record.aws_region = self.client.config().region().map(|r| r.to_string()).unwrap_or_default();
+        record.recipient_account_id = self.settings.account_id.clone();
+        record.additional_event_data.resource_ids = event.resources.clone();
+        record
     }
 
     // -----------------------------------------------------------------------------------------
     // The audit log
 
+    // Reading the audit log is not itself recorded (only refusals are).
+
     pub async fn audit_list(&self, query: AuditQuery) -> AppResult<AuditPage> {
         let started = Instant::now();
-        let result = async { audit::query::list(self.audit.db(), &audit::Filter::parse(&query)?).await }.await;
-        self.answer("audit/list", started, result)
+        let event = Event::portal_read("LookupAuditRecords", "audit/list", json!({ "filters": query }));
+        let result = async {
+            self.authorize(&event, &self.caller()).await?;
+            audit::query::list(self.audit.db(), &audit::Filter::parse(&query)?).await
+        }
+        .await;
+        self.answer(event.action, started, result)
     }
 
     pub async fn audit_get(&self, event_id: &str) -> AppResult<AuditDetail> {
         let started = Instant::now();
-        let result = audit::query::get(self.audit.db(), event_id).await;
-        self.answer("audit/get", started, result)
+        let event = Event::portal_read("GetAuditRecord", "audit/get", json!({ "eventId": event_id }));
+        let result = async {
+            self.authorize(&event, &self.caller()).await?;
+            audit::query::get(self.audit.db(), event_id).await
+        }
+        .await;
+        self.answer(event.action, started, result)
+    }
+
+    /// May the request behind `parts` export the audit log? (`GET /api/audit/export`.)
+    pub async fn authorize_export(&self, parts: &axum::http::request::Parts, params: Value) -> AppResult<()> {
+        let event = Event::portal_read("ExportAuditRecords", "audit/export", params);
+        self.authorize(&event, &self.caller_of(parts)).await
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Signing in and out, first run, users
+
+    /// Records a portal event that is not a server function's request (sign-in, setup).
+    async fn record_portal_event(
+        &self,
+        event: &Event,
+        identity: UserIdentity,
+        started: Instant,
+        error: Option<(&str, String)>,
+    ) {
+        let mut record = self.new_record(event, &self.caller());
+        record.user_identity = identity;
+        record.additional_event_data.outcome = "completed".into();
+        record.additional_event_data.elapsed_ms = Some(started.elapsed().as_millis() as u64);
+        if let Some((code, message)) = error {
+            record.error_code = Some(code.into());
+            record.error_message = Some(message);
+        }
+        if let Err(e) = self.audit.append(record).await {
+            tracing::error!(action = event.action, error = %e, "could not record a portal event");
+        }
+    }
+
+    pub async fn sign_in(&self, session: &tower_sessions::Session, name: &str, password: &str) -> AppResult<()> {
+        let started = Instant::now();
+        let caller = self.caller();
+        let mut event = Event::portal(
+            "SignIn",
+            "auth/sign-in",
+            None,
+            json!({ "userName": record::HIDDEN_USER }),
+        );
+        event.event_type = "PortalSignIn";
+        let mut identity = UserIdentity::anonymous();
+        identity.user_name = record::HIDDEN_USER.into();
+        let result = match self.auth.check_password(name, password, &caller.source_ip).await {
+            Ok(user) => match self.auth.start_session(session, &user).await {
+                Ok(signed_in) => {
+                    event.params = json!({ "userName": user.name });
+                    self.record_portal_event(&event, UserIdentity::portal_user(&signed_in), started, None)
+                        .await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            Err(SignInFailure::Throttled(wait)) => {
+                let minutes = wait.as_secs().div_ceil(60).max(1);
+                let message = format!(
+                    "too many failed sign-ins for this account or from your address; try again in {minutes} minute(s)"
+                );
+                self.record_portal_event(&event, identity, started, Some(("Throttled", message.clone())))
+                    .await;
+                Err(AppError::TooManyRequests { message })
+            }
+            Err(SignInFailure::Rejected { user, reason }) => {
+                if let Some(user) = &user {
+                    identity.user_name = user.name.clone();
+                    identity.principal_id = format!("user-{}", user.id);
+                    event.params = json!({ "userName": user.name });
+                }
+                let message = format!("Failed authentication: {reason}");
+                self.record_portal_event(&event, identity, started, Some(("FailedAuthentication", message)))
+                    .await;
+                Err(AppError::SignInFailed)
+            }
+        };
+        self.answer(event.action, started, result)
+    }
+
+    pub async fn sign_out(&self, session: &tower_sessions::Session) -> AppResult<()> {
+        let started = Instant::now();
+        let caller = self.caller();
+        let mut event = Event::portal("SignOut", "auth/sign-out", None, json!({}));
+        event.event_type = "PortalSignIn";
+        let result = self.auth.end_session(session).await;
+        if caller.user.is_some() {
+            self.record_portal_event(&event, caller.identity, started, None).await;
+        }
+        self.answer(event.action, started, result)
+    }
+
+    /// First run: the one-time token makes the first administrator, who is signed in.
+    pub async fn complete_setup(
+        &self,
+        session: &tower_sessions::Session,
+        token: &str,
+        name: &str,
+        password: &str,
+        again: &str,
+    ) -> AppResult<()> {
+        let started = Instant::now();
+        let event = Event::portal(
+            "CompleteSetup",
+            "auth/setup",
+            None,
+            json!({ "userName": name, "role": "admin" }),
+        );
+        let result = async {
+            let name = crate::auth::check_user_name(name)?;
+            crate::auth::check_new_password(password, "password")?;
+            if password != again {
+                return Err(AppError::validation("again", "the two passwords differ"));
+            }
+            // Taken for the duration: a second setup at the same time is refused.
+            if !self.auth.take_setup_token(token) {
+                return Err(AppError::Forbidden {
+                    message: "this setup link is not valid: it works once, while no user exists. \
+                              Sign in, or ask an administrator for an account."
+                        .into(),
+                });
+            }
+            let created = self.auth.create(&name, Role::Admin, password).await;
+            let user = match created {
+                Ok(user) => user,
+                Err(e) => {
+                    self.auth.restore_setup_token(token);
+                    return Err(e);
+                }
+            };
+            self.auth.start_session(session, &user).await
+        }
+        .await;
+        match &result {
+            Ok(identity) => {
+                self.record_portal_event(&event, UserIdentity::portal_user(identity), started, None)
+                    .await
+            }
+            Err(e) => {
+                let (code, message) = audit_error(e);
+                self.record_portal_event(&event, UserIdentity::anonymous(), started, Some((&code, message)))
+                    .await
+            }
+        }
+        self.answer(event.action, started, result.map(|_| ()))
+    }
+
+    pub async fn users_list(&self) -> AppResult<Vec<UserRow>> {
+        let started = Instant::now();
+        let event = Event::portal_read("ListUsers", "users/list", json!({}));
+        let result = async {
+            self.authorize(&event, &self.caller()).await?;
+            self.auth.list().await
+        }
+        .await;
+        self.answer(event.action, started, result)
+    }
+
+    pub async fn user_create(&self, name: &str, role: &str, password: &str) -> AppResult<()> {
+        let event = Event::portal(
+            "CreateUser",
+            "users/create",
+            Some(Role::Admin),
+            json!({ "userName": name, "role": role }),
+        );
+        self.call(event, async {
+            let role = Role::parse(role)?;
+            self.auth.create(name, role, password).await.map(|_| ())
+        })
+        .await
+    }
+
+    pub async fn user_set_role(&self, name: &str, role: &str) -> AppResult<()> {
+        let event = Event::portal(
+            "SetUserRole",
+            "users/set-role",
+            Some(Role::Admin),
+            json!({ "userName": name, "role": role }),
+        );
+        self.call(event, async { self.auth.set_role(name, Role::parse(role)?).await })
+            .await
+    }
+
+    pub async fn user_set_enabled(&self, name: &str, enabled: bool) -> AppResult<()> {
+        let event_name = if enabled { "EnableUser" } else { "DisableUser" };
+        let event = Event::portal(
+            event_name,
+            "users/set-enabled",
+            Some(Role::Admin),
+            json!({ "userName": name }),
+        );
+        self.call(event, self.auth.set_enabled(name, enabled)).await
+    }
+
+    pub async fn user_reset_password(&self, name: &str, password: &str) -> AppResult<()> {
+        let event = Event::portal(
+            "ResetUserPassword",
+            "users/reset-password",
+            Some(Role::Admin),
+            json!({ "userName": name }),
+        );
+        self.call(event, self.auth.set_password(name, password)).await
     }
 
     /// Checks that WorkSpaces answers (for `/readyz`).
@@ -639,6 +884,7 @@ impl Portal {
         let event = Event::write(
             action.api_name(),
             "workspaces/batch",
+            action.needed_role(),
             json!({ batch_parameter(action): requests }),
         )
         .touching(&ids);
@@ -749,8 +995,13 @@ impl Portal {
     }
 
     pub async fn create(&self, form: CreateForm) -> AppResult<CreateOutcome> {
-        let event = Event::write("CreateWorkspaces", "workspaces/create", create_parameters(&form))
-            .touching([form.directory_id.trim(), form.bundle_id.trim()]);
+        let event = Event::write(
+            "CreateWorkspaces",
+            "workspaces/create",
+            Role::Operator,
+            create_parameters(&form),
+        )
+        .touching([form.directory_id.trim(), form.bundle_id.trim()]);
         self.call(event, async {
             validate::directory_id("directory_id", form.directory_id.trim())?;
             validate::bundle_id("bundle_id", form.bundle_id.trim())?;
@@ -868,6 +1119,7 @@ impl Portal {
         let event = Event::write(
             "ModifyWorkspaceProperties",
             "workspaces/modify",
+            Role::Operator,
             json!({
                 "workspaceId": id,
                 "workspaceProperties": {
@@ -903,6 +1155,7 @@ impl Portal {
         let event = Event::write(
             "CreateTags",
             "workspaces/tags/set",
+            Role::Operator,
             json!({ "resourceId": id, "tags": [{ "key": key, "value": value }] }),
         )
         .touching([id]);
@@ -929,6 +1182,7 @@ impl Portal {
         let event = Event::write(
             "DeleteTags",
             "workspaces/tags/delete",
+            Role::Operator,
             json!({ "resourceId": id, "tagKeys": [key] }),
         )
         .touching([id]);
@@ -969,8 +1223,14 @@ fn noted<O: aws_sdk_workspaces::operation::RequestId>(output: O) -> O {
     output
 }
 
-/// What a request is, for its audit record.
-struct Event {
+/// What a request is: the role it needs, and what its audit record says.
+pub struct Event {
+    /// The least role allowed to make the request; `None`: anyone, signed in or not.
+    needs: Option<Role>,
+    /// `workspaces.amazonaws.com`, or the portal's own events.
+    source: &'static str,
+    /// CloudTrail's `eventType`.
+    event_type: &'static str,
     /// The WorkSpaces action (CloudTrail's `eventName`).
     name: &'static str,
     /// The portal's server function.
@@ -983,8 +1243,12 @@ struct Event {
 }
 
 impl Event {
+    /// Reading WorkSpaces: any signed-in user (viewer and up).
     fn read(name: &'static str, action: &'static str, params: Value) -> Self {
         Event {
+            needs: Some(Role::Viewer),
+            source: record::WORKSPACES_SOURCE,
+            event_type: "AwsApiCall",
             name,
             action,
             read_only: true,
@@ -993,9 +1257,37 @@ impl Event {
         }
     }
 
-    fn write(name: &'static str, action: &'static str, params: Value) -> Self {
+    /// Changing WorkSpaces: the role must be stated.
+    fn write(name: &'static str, action: &'static str, needs: Role, params: Value) -> Self {
         Event {
             read_only: false,
+            needs: Some(needs),
+            ..Event::read(name, action, params)
+        }
+    }
+
+    /// A portal event that changes something (users, sessions).
+    fn portal(name: &'static str, action: &'static str, needs: Option<Role>, params: Value) -> Self {
+        Event {
+            read_only: false,
+            needs,
+            source: record::PORTAL_SOURCE,
+            event_type: "PortalAction",
+            ..Event::read(name, action, params)
+        }
+    }
+
+    /// Reading the portal's own data: the audit log (viewer), users (admin).
+    fn portal_read(name: &'static str, action: &'static str, params: Value) -> Self {
+        let needs = if action.starts_with("users/") {
+            Role::Admin
+        } else {
+            Role::Viewer
+        };
+        Event {
+            needs: Some(needs),
+            source: record::PORTAL_SOURCE,
+            event_type: "PortalAction",
             ..Event::read(name, action, params)
         }
     }
@@ -1088,8 +1380,9 @@ fn audit_error(e: &AppError) -> (String, String) {
     let code = match e {
         AppError::Upstream { code, .. } => code.as_str(),
         AppError::Validation { .. } => "ValidationError",
-        AppError::Unauthorized => "Unauthenticated",
-        AppError::Forbidden { .. } => "AccessDenied",
+        AppError::Unauthorized | AppError::Forbidden { .. } => "AccessDenied",
+        AppError::SignInFailed => "FailedAuthentication",
+        AppError::TooManyRequests { .. } => "Throttled",
         AppError::NotFound { .. } => "NotFound",
         AppError::Conflict { .. } => "Conflict",
         AppError::Unavailable { .. } => "ServiceUnavailable",

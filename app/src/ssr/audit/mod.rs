@@ -199,7 +199,23 @@ impl AuditLog {
     /// Opens the log on a migrated database: seals records a crash left unsealed, then starts
     /// the writer (and, with a retention period, the daily pruning).
     pub async fn open(db: Db, settings: AuditSettings) -> Result<Self, sqlx::Error> {
+        Self::start(db, settings, true).await
+    }
+
+    /// Opens the log to add a few records from another process (the command line) while the
+    /// portal may be running: no recovery of the portal's unsealed records, no upkeep. Both
+    /// writers extend the same chain; a writer that finds the chain moved on re-reads its end.
+    pub async fn open_appender(db: Db, settings: AuditSettings) -> Result<Self, sqlx::Error> {
+        Self::start(db, settings, false).await
+    }
+
+    async fn start(db: Db, settings: AuditSettings, owner: bool) -> Result<Self, sqlx::Error> {
         let mut tip = load_tip(&db).await?;
+        if !owner {
+            let (tx, rx) = mpsc::channel(64);
+            tokio::spawn(writer(db.clone(), settings, tip, i64::MAX, rx));
+            return Ok(AuditLog { db, tx });
+        }
         let recovered = recover(&db, &mut tip).await?;
         if recovered > 0 {
             tracing::warn!(
@@ -625,8 +641,12 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
         let results: Vec<Result<i64, String>> = match apply(c, &mut tip, &records).await {
             Ok(ids) => ids.into_iter().map(Ok).collect(),
             Err(e) => {
-                // One bad record must not take the others with it: try each on its own.
-                tip = before;
+                // One bad record must not take the others with it: try each on its own. Another
+                // process (the command line) may have extended the chain: start from its end.
+                tip = match load_tip(&db).await {
+                    Ok(current) => current,
+                    Err(_) => before,
+                };
                 tracing::error!(error = %e, records = records.len(), "could not store a batch of audit records");
                 let mut results = Vec::with_capacity(records.len());
                 for command in &records {
@@ -634,7 +654,7 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
                     match apply(c, &mut tip, std::slice::from_ref(command)).await {
                         Ok(ids) => results.push(Ok(ids[0])),
                         Err(e) => {
-                            tip = before;
+                            tip = load_tip(&db).await.unwrap_or(before);
                             tracing::error!(error = %e, "could not store an audit record");
                             results.push(Err(e.to_string()));
                         }

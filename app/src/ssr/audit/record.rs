@@ -10,6 +10,12 @@ use serde_json::Value;
 pub const EVENT_VERSION: &str = "1.08";
 /// The event source of every WorkSpaces API call.
 pub const WORKSPACES_SOURCE: &str = "workspaces.amazonaws.com";
+/// The source of the portal's own events: sign-in, sign-out, user changes, refusals of
+/// requests for the audit log.
+pub const PORTAL_SOURCE: &str = "workspaces-portal";
+/// `userIdentity.userName` of a failed sign-in with a name that does not exist (as
+/// CloudTrail records it: the typed text may be a password).
+pub const HIDDEN_USER: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
 /// One audit record, serialized exactly as CloudTrail writes its records.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,6 +62,36 @@ pub struct UserIdentity {
 }
 
 impl UserIdentity {
+    /// A signed-in portal user.
+    pub fn portal_user(user: &crate::ssr::auth::Identity) -> Self {
+        UserIdentity {
+            kind: "PortalUser".into(),
+            principal_id: format!("user-{}", user.user_id),
+            user_name: user.name.clone(),
+            portal_role: Some(user.role.as_str().into()),
+            session_id: Some(user.session_ref.clone()),
+        }
+    }
+
+    /// The command line on the portal's machine (`workspaces-portal user …`), as the
+    /// operating-system user who ran it.
+    pub fn command_line() -> Self {
+        let os_user = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .unwrap_or_default();
+        UserIdentity {
+            kind: "CommandLine".into(),
+            principal_id: format!("os-user:{os_user}"),
+            user_name: if os_user.is_empty() {
+                "command-line".into()
+            } else {
+                os_user
+            },
+            portal_role: Some("admin".into()),
+            session_id: None,
+        }
+    }
+
     pub fn anonymous() -> Self {
         UserIdentity {
             kind: "Anonymous".into(),
@@ -63,6 +99,48 @@ impl UserIdentity {
             user_name: "anonymous".into(),
             portal_role: None,
             session_id: None,
+        }
+    }
+}
+
+/// What kind of event a record is about to describe.
+pub struct EventKind<'a> {
+    pub source: &'a str,
+    pub event_type: &'a str,
+    pub name: &'a str,
+    pub action: &'a str,
+    pub read_only: bool,
+}
+
+impl AuditRecord {
+    /// A new record of a request by `caller`, `started`; the rest is filled in as it runs.
+    pub fn start(kind: EventKind<'_>, caller: &Caller, params: Value) -> Self {
+        AuditRecord {
+            event_version: EVENT_VERSION.into(),
+            user_identity: caller.identity.clone(),
+            event_time: utc_now(),
+            event_source: kind.source.into(),
+            event_name: kind.name.into(),
+            aws_region: String::new(),
+            source_ip_address: caller.source_ip.clone(),
+            user_agent: caller.user_agent.clone(),
+            request_parameters: params,
+            response_elements: Value::Null,
+            error_code: None,
+            error_message: None,
+            request_id: None,
+            event_id: event_id(),
+            read_only: kind.read_only,
+            resources: Vec::new(),
+            event_type: kind.event_type.into(),
+            management_event: true,
+            recipient_account_id: None,
+            event_category: "Management".into(),
+            additional_event_data: PortalData {
+                outcome: "started".into(),
+                portal_action: kind.action.into(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -126,6 +204,8 @@ impl AuditRecord {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Caller {
     pub identity: UserIdentity,
+    /// The signed-in user, whose role is checked; `None` when anonymous.
+    pub user: Option<crate::ssr::auth::Identity>,
     pub source_ip: String,
     pub user_agent: String,
 }
@@ -134,7 +214,8 @@ impl Caller {
     /// A caller outside any HTTP request (the command line, start-up).
     pub fn local() -> Self {
         Caller {
-            identity: UserIdentity::anonymous(),
+            identity: UserIdentity::command_line(),
+            user: None,
             source_ip: "127.0.0.1".into(),
             user_agent: "workspaces-portal".into(),
         }

@@ -1,0 +1,149 @@
+//! What every request passes through before the app: cross-site request refusal, security
+//! headers with a per-response CSP nonce, and the signed-in user (or a redirect to sign in).
+
+use app::error::AppError;
+use app::ssr::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Json;
+use tower_sessions::Session;
+
+/// The CSP nonce of the response being made; the page's scripts carry it.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// Why a state-changing request looks cross-site, if it does.
+///
+/// Browsers send `Sec-Fetch-Site` (and `Origin` on POST); a request from another site is
+/// refused whatever cookies it carries. Requests without either header come from scripts and
+/// tools, which a browser cannot be tricked into sending with the user's cookies.
+pub fn cross_site(headers: &HeaderMap) -> Option<String> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return match site {
+            "same-origin" | "none" => None,
+            other => Some(format!("Sec-Fetch-Site is {other}")),
+        };
+    }
+    let origin = text("origin")?;
+    let host = text("host").unwrap_or("");
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or("");
+    if origin_host.is_empty() || !origin_host.eq_ignore_ascii_case(host) {
+        return Some(format!("Origin {origin} is not this site ({host})"));
+    }
+    None
+}
+
+/// Refuses cross-site writes; adds the security headers to every response.
+pub async fn guard(mut req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        if let Some(reason) = cross_site(req.headers()) {
+            tracing::warn!(path = %req.uri().path(), %reason, "cross-site request refused");
+            let error = AppError::Forbidden {
+                message: format!("cross-site request refused ({reason})"),
+            };
+            return with_headers((StatusCode::FORBIDDEN, Json(error)).into_response(), None);
+        }
+    }
+    let nonce = app::ssr::auth::random_hex(16);
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
+    with_headers(next.run(req).await, Some(&nonce))
+}
+
+fn with_headers(mut response: Response, nonce: Option<&str>) -> Response {
+    let script = match nonce {
+        Some(n) => format!("'self' 'nonce-{n}' 'wasm-unsafe-eval'"),
+        None => "'self'".into(),
+    };
+    let csp = format!(
+        "default-src 'self'; script-src {script}; style-src 'self'; style-src-attr 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// Paths anyone may open without signing in.
+fn public(path: &str) -> bool {
+    path == "/login" || path == "/setup" || path == "/healthz" || path == "/readyz" || path.starts_with("/pkg/")
+}
+
+/// Puts the signed-in user in the request's extensions; sends anyone else opening a page to
+/// the sign-in page. Server functions decide for themselves (`Portal::call`).
+pub async fn identify(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/pkg/") || path == "/healthz" || path == "/readyz" {
+        return next.run(req).await;
+    }
+    let identity = state.portal.auth().identify(&session).await;
+    let page = req.method() == Method::GET && !path.starts_with("/api/");
+    match identity {
+        Some(identity) => {
+            if page && path == "/login" {
+                let next_page = req
+                    .uri()
+                    .query()
+                    .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("next=")))
+                    .map(app::workspaces::urldecode)
+                    .unwrap_or_default();
+                return Redirect::to(&app::auth::safe_next(&next_page)).into_response();
+            }
+            req.extensions_mut().insert(identity);
+        }
+        None if page && !public(&path) => {
+            let wanted = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let target = if wanted == "/" {
+                "/login".to_string()
+            } else {
+                format!("/login?next={}", app::workspaces::urlencode(wanted))
+            };
+            return Redirect::to(&target).into_response();
+        }
+        None => {}
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn same_site_requests_and_tools_pass_cross_site_ones_do_not() {
+        assert_eq!(cross_site(&headers(&[("sec-fetch-site", "same-origin")])), None);
+        assert_eq!(
+            cross_site(&headers(&[("origin", "http://portal:3000"), ("host", "portal:3000")])),
+            None
+        );
+        assert_eq!(
+            cross_site(&headers(&[("host", "portal:3000")])),
+            None,
+            "curl sends neither"
+        );
+        assert!(cross_site(&headers(&[("sec-fetch-site", "cross-site")])).is_some());
+        assert!(cross_site(&headers(&[("sec-fetch-site", "same-site")])).is_some());
+        assert!(cross_site(&headers(&[("origin", "https://evil.example"), ("host", "portal:3000")])).is_some());
+        assert!(cross_site(&headers(&[("origin", "null"), ("host", "portal:3000")])).is_some());
+    }
+}
