@@ -1,7 +1,11 @@
 //! The real portal on port 0 with the embedded emulator, driven over HTTP as a browser or a
 //! script would: every server function, its errors, and per-item outcomes.
 
+mod common;
+
 use std::collections::HashSet;
+
+use app::auth::Role;
 
 use portal_server::{start, Config, Running};
 use serde_json::{json, Value};
@@ -18,10 +22,8 @@ impl Portal {
         config.emulator_transition_delay_ms = transition_ms;
         config.fleet_cache_ms = 0;
         let running = start(config).await.expect("the portal starts");
-        Portal {
-            running,
-            http: reqwest::Client::new(),
-        }
+        let http = common::signed_in(&running, "admin", Role::Admin, "api-test").await;
+        Portal { running, http }
     }
 
     fn url(&self, path: &str) -> String {
@@ -583,10 +585,9 @@ async fn the_fleet_cache_serves_the_last_walk_and_refreshes_in_the_background() 
     let mut config = Config::for_tests();
     config.emulator_seed_workspaces = Some(30);
     config.fleet_cache_ms = 300;
-    let p = Portal {
-        running: start(config).await.unwrap(),
-        http: reqwest::Client::new(),
-    };
+    let running = start(config).await.unwrap();
+    let http = common::signed_in(&running, "admin", Role::Admin, "api-test").await;
+    let p = Portal { running, http };
     let state_in_list = |page: &Value, id: &str| -> String {
         page["items"]
             .as_array()

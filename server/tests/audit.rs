@@ -2,10 +2,14 @@
 //! broken record, exports that match the page, retention, no audit no action, and a chain that
 //! survives the server being killed mid-write.
 
+mod common;
+
 use std::collections::HashSet;
+use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
+use app::auth::Role;
 use app::ssr::audit::{self, record, AuditKey, AuditLog, AuditRecord, AuditSettings, PortalData, UserIdentity};
 use app::ssr::db;
 use portal_server::{start, Config, Running};
@@ -24,11 +28,8 @@ impl Portal {
         config.emulator_transition_delay_ms = 200;
         config.fleet_cache_ms = 0;
         let running = start(config.clone()).await.expect("the portal starts");
-        Portal {
-            running,
-            config,
-            http: reqwest::Client::builder().user_agent("audit-test/1.0").build().unwrap(),
-        }
+        let http = common::signed_in(&running, "auditor", Role::Admin, "audit-test/1.0").await;
+        Portal { running, config, http }
     }
 
     fn url(&self, path: &str) -> String {
@@ -174,7 +175,10 @@ async fn a_scripted_mix_of_requests_gives_exactly_one_record_each() {
     assert_eq!(ok["recipientAccountId"], "123456789012");
     assert_eq!(ok["sourceIPAddress"], "127.0.0.1");
     assert_eq!(ok["userAgent"], "audit-test/1.0");
-    assert_eq!(ok["userIdentity"]["type"], "Anonymous");
+    assert_eq!(ok["userIdentity"]["type"], "PortalUser");
+    assert_eq!(ok["userIdentity"]["userName"], "auditor");
+    assert_eq!(ok["userIdentity"]["portalRole"], "admin");
+    assert!(ok["userIdentity"]["sessionId"].as_str().is_some_and(|s| s.len() == 16));
     assert_eq!(
         ok["requestParameters"],
         json!({ "rebootWorkspaceRequests": [{ "workspaceId": a }] })
@@ -646,6 +650,27 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn killing_the_server_mid_writes_leaves_a_chain_that_verifies_and_no_request_unrecorded() {
     let config = Config::for_tests();
+    // The writer is added with the command line (password on standard input).
+    let mut add = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
+        .args([
+            "user",
+            "add",
+            "--name",
+            "writer",
+            "--role",
+            "operator",
+            "--database-url",
+            &config.database_url,
+        ])
+        .arg("--audit-key-file")
+        .arg(&config.audit_key_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(add.stdin.take().unwrap(), "{}", common::PASSWORD).unwrap();
+    assert!(add.wait().unwrap().success(), "user add succeeds");
     let port = free_port();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
         .args([
@@ -668,7 +693,7 @@ async fn killing_the_server_mid_writes_leaves_a_chain_that_verifies_and_no_reque
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = common::browser("kill-test");
     let mut ready = false;
     for _ in 0..200 {
         if http.get(format!("{base}/healthz")).send().await.is_ok() {
@@ -678,6 +703,7 @@ async fn killing_the_server_mid_writes_leaves_a_chain_that_verifies_and_no_reque
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(ready, "the portal did not start");
+    assert_eq!(common::sign_in(&http, &base, "writer", common::PASSWORD).await, 200);
     let list: Value = http
         .post(format!("{base}/api/workspaces/list"))
         .send()

@@ -58,7 +58,8 @@ impl Default for AuthSettings {
 
 /// The key under which the session holds [`SessionData`].
 const SESSION_KEY: &str = "portal";
-/// How often a session's last use is written back (its idle timer restarts then).
+/// How often, at most, a session's last use is written back (its idle timer restarts then;
+/// more often with idle timeouts under two minutes).
 const SEEN_RESOLUTION: u64 = 60;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -247,7 +248,8 @@ impl Auth {
             let _ = session.flush().await;
             return None;
         };
-        if now.saturating_sub(data.seen) >= SEEN_RESOLUTION {
+        let resolution = SEEN_RESOLUTION.min(self.settings.idle_timeout.as_secs() / 2);
+        if now.saturating_sub(data.seen) >= resolution {
             data.seen = now;
             if let Err(e) = session.insert(SESSION_KEY, &data).await {
                 tracing::warn!(error = %e, "could not refresh a session");
@@ -481,18 +483,17 @@ impl Auth {
         Ok(())
     }
 
-    /// Runs a change, and undoes it if no enabled administrator would remain.
+    /// Runs a change, and undoes it if it would leave no enabled administrator.
     async fn change_keeping_an_admin<'a>(
         &self,
         change: sqlx::query::Query<'a, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'a>>,
     ) -> AppResult<()> {
+        const ADMINS: &str = "SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = 1";
         let mut tx = self.db.begin().await.map_err(db_error)?;
+        let before: i64 = sqlx::query_scalar(ADMINS).fetch_one(&mut *tx).await.map_err(db_error)?;
         change.execute(&mut *tx).await.map_err(db_error)?;
-        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = 1")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        if admins == 0 {
+        let after: i64 = sqlx::query_scalar(ADMINS).fetch_one(&mut *tx).await.map_err(db_error)?;
+        if before > 0 && after == 0 {
             return Err(AppError::Conflict {
                 message: "at least one enabled admin must remain; make another user admin first".into(),
             });

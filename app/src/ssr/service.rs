@@ -352,6 +352,12 @@ impl Portal {
                 Err(e) => Err(e),
             },
             Err(SignInFailure::Throttled(wait)) => {
+                // Auditors see which account is under attack (when it exists).
+                if let Ok(Some(user)) = self.auth.find(name).await {
+                    identity.user_name = user.name.clone();
+                    identity.principal_id = format!("user-{}", user.id);
+                    event.params = json!({ "userName": user.name });
+                }
                 let minutes = wait.as_secs().div_ceil(60).max(1);
                 let message = format!(
                     "too many failed sign-ins for this account or from your address; try again in {minutes} minute(s)"
@@ -411,11 +417,11 @@ impl Portal {
             }
             // Taken for the duration: a second setup at the same time is refused.
             if !self.auth.take_setup_token(token) {
-                return Err(AppError::Forbidden {
-                    message: "this setup link is not valid: it works once, while no user exists. \
-                              Sign in, or ask an administrator for an account."
-                        .into(),
-                });
+                return Err(AppError::validation(
+                    "token",
+                    "this setup link is not valid: it works once, while no user exists. \
+                     Sign in, or ask an administrator for an account.",
+                ));
             }
             let created = self.auth.create(&name, Role::Admin, password).await;
             let user = match created {

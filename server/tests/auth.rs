@@ -1,0 +1,752 @@
+//! Identity on the real server: every endpoint against every role, sessions (rotation,
+//! sign-out, idle and absolute expiry), cross-site refusal, sign-in throttling, disabled users,
+//! first-run setup, and the command line's user management.
+
+mod common;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use app::auth::Role;
+use common::PASSWORD;
+use portal_server::{start, Config, Running};
+use serde_json::{json, Value};
+
+async fn portal(config: Config) -> (Running, String) {
+    let running = start(config).await.expect("the portal starts");
+    let base = format!("http://{}", running.addr);
+    (running, base)
+}
+
+fn test_config() -> Config {
+    let mut config = Config::for_tests();
+    config.emulator_seed_workspaces = Some(6);
+    config.emulator_transition_delay_ms = 50;
+    config.fleet_cache_ms = 0;
+    config
+}
+
+/// How a request is sent.
+#[derive(Clone, Copy)]
+enum Body {
+    Form(&'static [(&'static str, &'static str)]),
+    Json(fn() -> Value),
+    Get,
+}
+
+/// One row of the authorization matrix: an endpoint, its arguments, and the least role that
+/// may call it (`None`: anyone).
+struct Row {
+    endpoint: &'static str,
+    body: Body,
+    needs: Option<Role>,
+}
+
+/// Every endpoint under /api/, with the role it needs. A server function missing here fails
+/// `every_endpoint_allows_exactly_its_roles_and_records_each_refusal`.
+fn matrix() -> Vec<Row> {
+    use Body::*;
+    let row = |endpoint, body, needs| Row { endpoint, body, needs };
+    let viewer = Some(Role::Viewer);
+    let operator = Some(Role::Operator);
+    let admin = Some(Role::Admin);
+    vec![
+        row("auth/me", Form(&[]), None),
+        row(
+            "auth/sign-in",
+            Form(&[("name", "nobody-here"), ("password", "wrong password!")]),
+            None,
+        ),
+        row(
+            "auth/setup",
+            Form(&[
+                ("token", "not-the-token"),
+                ("name", "x"),
+                ("password", "p"),
+                ("again", "p"),
+            ]),
+            None,
+        ),
+        row("workspaces/list", Form(&[]), viewer),
+        row("workspaces/summary", Form(&[]), viewer),
+        row("workspaces/get", Form(&[("id", "ws-00000000")]), viewer),
+        row("workspaces/refresh", Json(|| json!({ "ids": ["ws-00000000"] })), viewer),
+        row("bundles/list", Form(&[("owner", "amazon")]), viewer),
+        row("directories/list", Form(&[]), viewer),
+        row("audit/list", Form(&[]), viewer),
+        row(
+            "audit/get",
+            Form(&[("event_id", "00000000-0000-4000-8000-000000000000")]),
+            viewer,
+        ),
+        row("audit/export", Get, viewer),
+        // Unknown WorkSpace IDs: each call is answered per item and changes nothing.
+        row(
+            "workspaces/batch",
+            Json(|| json!({ "action": "start", "ids": ["ws-00000000"] })),
+            operator,
+        ),
+        row(
+            "workspaces/batch",
+            Json(|| json!({ "action": "stop", "ids": ["ws-00000000"] })),
+            operator,
+        ),
+        row(
+            "workspaces/batch",
+            Json(|| json!({ "action": "reboot", "ids": ["ws-00000000"] })),
+            operator,
+        ),
+        row(
+            "workspaces/batch",
+            Json(|| json!({ "action": "rebuild", "ids": ["ws-00000000"], "confirm": "rebuild" })),
+            admin,
+        ),
+        row(
+            "workspaces/batch",
+            Json(|| json!({ "action": "terminate", "ids": ["ws-00000000"], "confirm": "terminate" })),
+            admin,
+        ),
+        row(
+            "workspaces/create",
+            Form(&[
+                ("form[directory_id]", "d-none"),
+                ("form[bundle_id]", "wsb-none"),
+                ("form[users]", ""),
+            ]),
+            operator,
+        ),
+        row(
+            "workspaces/modify",
+            Form(&[
+                ("id", "ws-00000000"),
+                ("running_mode", "AUTO_STOP"),
+                ("auto_stop_minutes", "60"),
+            ]),
+            operator,
+        ),
+        row(
+            "workspaces/tags/set",
+            Form(&[("id", "ws-00000000"), ("key", "k"), ("value", "v")]),
+            operator,
+        ),
+        row(
+            "workspaces/tags/delete",
+            Form(&[("id", "ws-00000000"), ("key", "k")]),
+            operator,
+        ),
+        row("users/list", Form(&[]), admin),
+        row(
+            "users/create",
+            Form(&[("name", "made-by-matrix"), ("role", "viewer"), ("password", "short")]),
+            admin,
+        ),
+        row(
+            "users/set-role",
+            Form(&[("name", "nobody-here"), ("role", "viewer")]),
+            admin,
+        ),
+        row(
+            "users/set-enabled",
+            Form(&[("name", "nobody-here"), ("enabled", "false")]),
+            admin,
+        ),
+        row(
+            "users/reset-password",
+            Form(&[("name", "nobody-here"), ("password", "a long new password")]),
+            admin,
+        ),
+        // Last: it ends the caller's session.
+        row("auth/sign-out", Form(&[]), None),
+    ]
+}
+
+async fn send(http: &reqwest::Client, base: &str, row: &Row) -> (u16, Value) {
+    let url = if row.endpoint == "audit/export" {
+        format!("{base}/api/audit/export?format=csv")
+    } else {
+        format!("{base}/api/{}", row.endpoint)
+    };
+    let request = match row.body {
+        Body::Form(args) => http.post(url).form(args),
+        Body::Json(args) => http.post(url).json(&args()),
+        Body::Get => http.get(url),
+    };
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn refusals(running: &Running) -> Vec<(String, String, String)> {
+    sqlx::query_as(
+        "SELECT user_name, event_name, error_message FROM audit_records WHERE error_code = 'AccessDenied' ORDER BY id",
+    )
+    .fetch_all(running.portal.audit().db())
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn every_endpoint_allows_exactly_its_roles_and_records_each_refusal() {
+    let (running, base) = portal(test_config()).await;
+    let rows = matrix();
+
+    // The matrix covers every server function the portal registers.
+    let registered: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.trim_start_matches("/api/").to_string())
+        .collect();
+    assert!(registered.len() >= 20, "{registered:?}");
+    for path in &registered {
+        assert!(
+            rows.iter().any(|r| r.endpoint == path),
+            "the server function {path} has no row in the authorization matrix: say which role it needs"
+        );
+    }
+
+    let mut callers: Vec<(Option<Role>, &str, reqwest::Client)> = vec![(None, "anonymous", common::browser("matrix"))];
+    for role in Role::ALL {
+        let name = role.as_str();
+        callers.push((
+            Some(role),
+            name,
+            common::signed_in(&running, name, role, "matrix").await,
+        ));
+    }
+
+    let mut denials = 0;
+    let mut allowed = 0;
+    for row in &rows {
+        for (role, name, http) in &callers {
+            let before = refusals(&running).await.len();
+            let (status, body) = send(http, &base, row).await;
+            let may = match (row.needs, role) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(needed), Some(role)) => role.allows(needed),
+            };
+            let after = refusals(&running).await;
+            let what = format!("{} {:?} as {name}: {status} {body}", row.endpoint, row.needs);
+            if may {
+                allowed += 1;
+                assert!(
+                    !matches!(body["kind"].as_str(), Some("unauthorized" | "forbidden")) && status != 401
+                        || row.endpoint == "auth/sign-in",
+                    "allowed but refused: {what}"
+                );
+                assert_ne!(status, 403, "allowed but refused: {what}");
+                assert_eq!(after.len(), before, "no refusal recorded: {what}");
+            } else {
+                denials += 1;
+                let expected = if role.is_none() { 401 } else { 403 };
+                assert_eq!(status, expected, "{what}");
+                if role.is_some() {
+                    let message = body["message"].as_str().unwrap_or_default();
+                    assert!(
+                        message.contains("needs the") && message.contains(&format!("you are {name}")),
+                        "{what}"
+                    );
+                }
+                assert_eq!(after.len(), before + 1, "exactly one refusal recorded: {what}");
+                let (user, _event, message) = after.last().unwrap();
+                assert_eq!(user, name, "the refusal names the caller: {what}");
+                assert!(!message.is_empty());
+            }
+        }
+    }
+    assert_eq!(allowed + denials, rows.len() * 5);
+    assert!(denials > 40, "{denials}");
+    // Nothing in the fleet changed: every write went to an unknown WorkSpace or was refused.
+    let emulator = running.emulator.as_ref().unwrap();
+    assert_eq!(emulator.read().workspace_count(std::time::Instant::now()), 6);
+}
+
+/// The session cookie's value from a response, if it sets one.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("portal_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+}
+
+/// Signs in with a cookie-less client; returns the session cookie (`portal_session=…`).
+async fn cookie_for(base: &str, name: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/auth/sign-in"))
+        .form(&[("name", name), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let cookie = session_cookie(&response).expect("a session cookie");
+    let attributes = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        attributes.contains("httponly") && attributes.contains("samesite=lax"),
+        "{attributes}"
+    );
+    cookie
+}
+
+/// Lists the fleet with a given cookie (or none); returns the status.
+async fn list_with(base: &str, cookie: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/api/workspaces/list"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn signing_in_again_rotates_the_session_and_signing_out_kills_the_old_cookie() {
+    let (running, base) = portal(test_config()).await;
+    common::add_user(&running, "vera", Role::Viewer).await;
+    let first = cookie_for(&base, "vera").await;
+    assert_eq!(list_with(&base, &first).await, 200);
+
+    // Signing in on a session that exists gives it a new ID; the old one stops working.
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/auth/sign-in"))
+        .header("cookie", &first)
+        .form(&[("name", "vera"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let second = session_cookie(&response).expect("a new session cookie");
+    assert_ne!(first, second);
+    assert_eq!(
+        list_with(&base, &first).await,
+        401,
+        "the pre-sign-in session ID is dead"
+    );
+    assert_eq!(list_with(&base, &second).await, 200);
+
+    // Sign-out destroys the session on the server: the cookie, replayed, is worthless.
+    let out = reqwest::Client::new()
+        .post(format!("{base}/api/auth/sign-out"))
+        .header("cookie", &second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().as_u16(), 200);
+    assert_eq!(list_with(&base, &second).await, 401);
+    let events: Vec<(String, String)> = sqlx::query_as(
+        "SELECT event_name, user_name FROM audit_records WHERE event_source = 'workspaces-portal' ORDER BY id",
+    )
+    .fetch_all(running.portal.audit().db())
+    .await
+    .unwrap();
+    let named = |e: &str| events.iter().filter(|(n, u)| n == e && u == "vera").count();
+    assert_eq!((named("SignIn"), named("SignOut")), (2, 1), "{events:?}");
+}
+
+#[tokio::test]
+async fn idle_and_old_sessions_are_refused() {
+    let mut config = test_config();
+    config.session_idle_secs = 2;
+    let (running, base) = portal(config).await;
+    common::add_user(&running, "ida", Role::Viewer).await;
+    let cookie = cookie_for(&base, "ida").await;
+    assert_eq!(list_with(&base, &cookie).await, 200);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(list_with(&base, &cookie).await, 401, "idle for longer than the timeout");
+
+    // Absolute lifetime: used all the time, the session still ends.
+    let mut config = test_config();
+    config.session_idle_secs = 600;
+    config.session_lifetime_secs = 3;
+    let (running, base) = portal(config).await;
+    common::add_user(&running, "olga", Role::Viewer).await;
+    let cookie = cookie_for(&base, "olga").await;
+    let began = std::time::Instant::now();
+    while began.elapsed() < Duration::from_millis(2000) {
+        assert_eq!(list_with(&base, &cookie).await, 200);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(list_with(&base, &cookie).await, 401, "older than the lifetime");
+}
+
+#[tokio::test]
+async fn cross_site_writes_are_refused_whatever_the_cookie() {
+    let (running, base) = portal(test_config()).await;
+    common::add_user(&running, "oscar", Role::Operator).await;
+    let cookie = cookie_for(&base, "oscar").await;
+    let http = reqwest::Client::new();
+    let page: Value = http
+        .post(format!("{base}/api/workspaces/list"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = page["items"][0]["id"].as_str().unwrap().to_string();
+    let tag = |headers: &[(&str, &str)]| {
+        let mut request = reqwest::Client::new()
+            .post(format!("{base}/api/workspaces/tags/set"))
+            .header("cookie", &cookie)
+            .form(&[("id", id.as_str()), ("key", "csrf"), ("value", "x")]);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request.send()
+    };
+    let host = running.addr.to_string();
+    let evil = tag(&[("origin", "https://evil.example"), ("host", &host)])
+        .await
+        .unwrap();
+    assert_eq!(evil.status().as_u16(), 403);
+    let body: Value = evil.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("cross-site"), "{body}");
+    let fetch_meta = tag(&[("sec-fetch-site", "cross-site")]).await.unwrap();
+    assert_eq!(fetch_meta.status().as_u16(), 403);
+    let tagged = || async {
+        let detail: Value = http
+            .post(format!("{base}/api/workspaces/get"))
+            .header("cookie", &cookie)
+            .form(&[("id", id.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        detail["tags"].as_array().unwrap().iter().any(|t| t["key"] == "csrf")
+    };
+    assert!(!tagged().await, "nothing reached WorkSpaces");
+    let same = tag(&[("origin", &format!("http://{host}")), ("sec-fetch-site", "same-origin")])
+        .await
+        .unwrap();
+    assert_eq!(same.status().as_u16(), 200);
+    assert!(tagged().await);
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_per_account_without_revealing_who_exists() {
+    let (running, base) = portal(test_config()).await;
+    common::add_user(&running, "tina", Role::Viewer).await;
+    let http = reqwest::Client::new();
+    let attempt = |name: &'static str, password: &'static str| {
+        http.post(format!("{base}/api/auth/sign-in"))
+            .form(&[("name", name), ("password", password)])
+            .send()
+    };
+    // Wrong password and unknown user look the same.
+    let wrong: Value = attempt("tina", "not her password").await.unwrap().json().await.unwrap();
+    let unknown: Value = attempt("nobody", "not her password")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong["kind"], "sign_in_failed");
+    for _ in 0..4 {
+        assert_eq!(attempt("tina", "still wrong").await.unwrap().status().as_u16(), 401);
+    }
+    // Five failures: even the right password is refused for a while.
+    let throttled = attempt("tina", PASSWORD).await.unwrap();
+    assert_eq!(throttled.status().as_u16(), 429);
+    let body: Value = throttled.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("try again in"), "{body}");
+    // Audited: failures name the user if it exists, never the typed text otherwise.
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT user_name, error_code FROM audit_records WHERE event_name = 'SignIn' ORDER BY id")
+            .fetch_all(running.portal.audit().db())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 7);
+    assert_eq!(
+        rows[1],
+        (
+            "HIDDEN_DUE_TO_SECURITY_REASONS".into(),
+            Some("FailedAuthentication".into())
+        )
+    );
+    assert_eq!(rows[0], ("tina".into(), Some("FailedAuthentication".into())));
+    assert_eq!(rows[6], ("tina".into(), Some("Throttled".into())));
+    let stored: Vec<String> = sqlx::query_scalar("SELECT record FROM audit_records")
+        .fetch_all(running.portal.audit().db())
+        .await
+        .unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|r| !r.contains("nobody") && !r.contains("not her password") && !r.contains("still wrong")),
+        "no typed text is stored: {stored:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_user_loses_live_sessions_and_cannot_sign_in() {
+    let (running, base) = portal(test_config()).await;
+    let admin = common::signed_in(&running, "ada", Role::Admin, "t").await;
+    common::add_user(&running, "dave", Role::Operator).await;
+    let dave = cookie_for(&base, "dave").await;
+    assert_eq!(list_with(&base, &dave).await, 200);
+
+    let form = |endpoint: &str, args: &[(&str, &str)]| admin.post(format!("{base}/api/{endpoint}")).form(args).send();
+    assert_eq!(
+        form("users/set-enabled", &[("name", "dave"), ("enabled", "false")])
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(list_with(&base, &dave).await, 401, "the live session stopped working");
+    assert_eq!(
+        common::sign_in(&reqwest::Client::new(), &base, "dave", PASSWORD).await,
+        401
+    );
+    assert_eq!(
+        form("users/set-enabled", &[("name", "dave"), ("enabled", "true")])
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let dave = cookie_for(&base, "dave").await;
+
+    // A role change applies to the live session at once.
+    assert_eq!(
+        form("users/set-role", &[("name", "dave"), ("role", "viewer")])
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let tag = reqwest::Client::new()
+        .post(format!("{base}/api/workspaces/tags/set"))
+        .header("cookie", &dave)
+        .form(&[("id", "ws-00000000"), ("key", "k"), ("value", "v")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tag.status().as_u16(), 403);
+
+    // A password reset ends the sessions signed in with the old one.
+    assert_eq!(
+        form(
+            "users/reset-password",
+            &[("name", "dave"), ("password", "a brand new password")]
+        )
+        .await
+        .unwrap()
+        .status()
+        .as_u16(),
+        200
+    );
+    assert_eq!(list_with(&base, &dave).await, 401);
+
+    // The last enabled admin cannot be demoted or disabled.
+    let last = form("users/set-role", &[("name", "ada"), ("role", "viewer")])
+        .await
+        .unwrap();
+    assert_eq!(last.status().as_u16(), 409);
+    let last = form("users/set-enabled", &[("name", "ada"), ("enabled", "false")])
+        .await
+        .unwrap();
+    assert_eq!(last.status().as_u16(), 409);
+    // Bad input names the field and changes nothing.
+    let bad: Value = form(
+        "users/create",
+        &[("name", "eve"), ("role", "root"), ("password", "long enough password")],
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(bad["field"], "role");
+    let users: Value = form("users/list", &[]).await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ada", "dave"]);
+    assert!(!users.to_string().contains("argon2"), "no hash leaves the server");
+}
+
+#[tokio::test]
+async fn first_run_setup_makes_one_admin_with_the_one_time_token() {
+    let (running, base) = portal(test_config()).await;
+    let token = running.setup_token.clone().expect("a first run prints a setup link");
+    let http = common::browser("setup");
+    let setup = |token: String, name: &'static str| {
+        http.post(format!("{base}/api/auth/setup"))
+            .form(&[
+                ("token", token.as_str()),
+                ("name", name),
+                ("password", PASSWORD),
+                ("again", PASSWORD),
+            ])
+            .send()
+    };
+    let wrong: Value = setup("0".repeat(token.len()), "root")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wrong["field"], "token");
+    let ok = setup(token.clone(), "root").await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let me: Value = http
+        .post(format!("{base}/api/auth/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"], json!({ "name": "root", "role": "admin" }));
+    assert_eq!(me["setup_pending"], false);
+    let again: Value = setup(token, "second").await.unwrap().json().await.unwrap();
+    assert_eq!(again["field"], "token", "the link works once");
+    // A restart with a user in the database prints no link.
+    assert_eq!(running.portal.auth().first_run_token().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_carry_the_security_headers() {
+    let (running, base) = portal(test_config()).await;
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = anonymous
+        .get(format!("{base}/workspaces?state=STOPPED"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 303);
+    assert_eq!(
+        page.headers()["location"],
+        "/login?next=%2Fworkspaces%3Fstate%3DSTOPPED"
+    );
+    let login = anonymous.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    let headers = login.headers().clone();
+    let csp = headers["content-security-policy"].to_str().unwrap().to_string();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"),
+        "{csp}"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    let html = login.text().await.unwrap();
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the page's scripts carry the header's nonce"
+    );
+    assert!(!csp.contains("'unsafe-inline'; ") || !csp.contains("script-src 'unsafe-inline'"));
+
+    // Signed in, the page is served.
+    let http = common::signed_in(&running, "val", Role::Viewer, "t").await;
+    let page = http.get(format!("{base}/workspaces")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("val"));
+}
+
+fn cli(config: &Config, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
+        .args(args)
+        .args(["--database-url", &config.database_url])
+        .arg("--audit-key-file")
+        .arg(&config.audit_key_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{stdin}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn the_command_line_manages_users_and_records_each_change_while_the_portal_runs() {
+    let config = test_config();
+    let (running, base) = portal(config.clone()).await;
+    let add = cli(
+        &config,
+        &["user", "add", "--name", "carl", "--role", "operator"],
+        PASSWORD,
+    );
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    assert_eq!(
+        common::sign_in(&common::browser("t"), &base, "carl", PASSWORD).await,
+        200
+    );
+    let short = cli(&config, &["user", "add", "--name", "cleo"], "short");
+    assert_eq!(short.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password: must be at least 12"));
+    assert!(cli(
+        &config,
+        &["user", "set-role", "--name", "carl", "--role", "approver"],
+        ""
+    )
+    .status
+    .success());
+    assert!(cli(&config, &["user", "disable", "--name", "carl"], "")
+        .status
+        .success());
+    assert_eq!(
+        common::sign_in(&common::browser("t"), &base, "carl", PASSWORD).await,
+        401
+    );
+    let list = cli(&config, &["user", "list"], "");
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("carl") && text.contains("approver") && text.contains("no"),
+        "{text}"
+    );
+    assert_eq!(
+        cli(&config, &["user", "enable", "--name", "ghost"], "").status.code(),
+        Some(2)
+    );
+
+    // The portal keeps writing to the same chain afterwards, and it all verifies.
+    let http = common::signed_in(&running, "after", Role::Viewer, "t").await;
+    assert_eq!(
+        http.post(format!("{base}/api/workspaces/list"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let verify = cli(&config, &["audit", "verify"], "");
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    let events: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT event_name, user_name, error_code FROM audit_records WHERE json_extract(record, '$.userIdentity.type') = 'CommandLine' ORDER BY id",
+    )
+    .fetch_all(running.portal.audit().db())
+    .await
+    .unwrap();
+    let names: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(
+        names,
+        ["CreateUser", "CreateUser", "SetUserRole", "DisableUser", "EnableUser"]
+    );
+    assert_eq!(events[1].2.as_deref(), Some("ValidationError"));
+}
