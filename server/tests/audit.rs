@@ -154,10 +154,12 @@ async fn a_scripted_mix_of_requests_gives_exactly_one_record_each() {
     assert_eq!(status, 200);
 
     let records = p.records(&[("reads", "1")]).await;
-    // The fleet listing made by ids_in_state is a read too.
-    assert_eq!(records.len(), 6, "{records:#?}");
+    // The fleet listing made by ids_in_state is a read too, and the sign-in came first.
+    assert_eq!(records.len(), 7, "{records:#?}");
+    assert_eq!(records[6]["event_name"], "SignIn");
+    assert_eq!(records[6]["event_source"], "workspaces-portal");
     let ids: HashSet<&str> = records.iter().map(|r| r["event_id"].as_str().unwrap()).collect();
-    assert_eq!(ids.len(), 6, "event IDs are unique");
+    assert_eq!(ids.len(), 7, "event IDs are unique");
     for id in [&reboot_id, &partial_id, &invalid_id, &denied_id, &read_id] {
         assert!(
             ids.contains(id.as_deref().unwrap()),
@@ -233,7 +235,7 @@ async fn a_scripted_mix_of_requests_gives_exactly_one_record_each() {
 
     // Read-only events are hidden unless asked for; errors-only finds the failures.
     let writes = p.records(&[]).await;
-    assert_eq!(writes.len(), 4);
+    assert_eq!(writes.len(), 5, "four writes and the sign-in");
     let errors = p.records(&[("errors", "1")]).await;
     let names: Vec<&str> = errors.iter().map(|r| r["event_name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["CreateTags", "StopWorkspaces", "RebootWorkspaces"]);
@@ -245,7 +247,7 @@ async fn a_scripted_mix_of_requests_gives_exactly_one_record_each() {
     let (db, key) = p.config.open_database().await.unwrap();
     let v = audit::verify(&db, &key).await.unwrap();
     assert_eq!(v.problem, None);
-    assert_eq!(v.records, 6);
+    assert_eq!(v.records, 7);
 }
 
 #[tokio::test]
