@@ -17,7 +17,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shots = path.join(root, 'end2end', 'screenshots');
 mkdirSync(shots, { recursive: true });
 
-let server, browser, base;
+let server, browser, base, setupLink;
+/** The first administrator's browser session (made by the first journey). */
+let admin;
+const ADMIN_PASSWORD = 'a long admin password';
 const pageErrors = [];
 
 function freePort() {
@@ -35,7 +38,13 @@ before(async () => {
   const data = mkdtempSync(path.join(os.tmpdir(), 'portal-e2e-'));
   server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--emulator-transition-delay-ms', '1500', '--fleet-cache-ms', '0',
     '--database-url', `sqlite://${data}/portal.db`, '--audit-key-file', `${data}/audit.key`], {
-    cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RUST_LOG: 'warn' },
+    cwd: root, stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' },
+  });
+  // A first run prints the one-time setup link to the log.
+  server.stderr.on('data', (chunk) => {
+    process.stderr.write(chunk);
+    const found = String(chunk).match(/(\/setup\?token=[0-9a-f]+)/);
+    if (found) setupLink = found[1];
   });
   for (let i = 0; i < 300; i++) {
     try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not up yet */ }
@@ -53,8 +62,8 @@ after(async () => {
   server?.kill('SIGTERM');
 });
 
-async function open(url) {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+async function open(url, context = admin) {
+  const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(`${url}: ${e.message}`));
   await page.goto(`${base}${url}`);
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
@@ -64,11 +73,39 @@ async function open(url) {
 /** Calls a server function the way the browser does, to find test subjects. */
 async function list(query) {
   const body = new URLSearchParams(Object.entries({ 'query[per_page]': '200', ...query }));
-  const res = await fetch(`${base}/api/workspaces/list`, { method: 'POST', body });
+  const cookie = (await admin.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+  const res = await fetch(`${base}/api/workspaces/list`, { method: 'POST', body, headers: { cookie } });
   return (await res.json()).items;
 }
 
 const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+
+const newContext = () => browser.newContext({ viewport: { width: 1400, height: 900 } });
+
+test('first run: the setup link from the log creates the administrator, who is signed in', async () => {
+  assert.ok(setupLink, 'the server printed a setup link');
+  admin = await newContext();
+  // Without a session every page leads to the sign-in page, which points to the setup link.
+  const login = await open('/workspaces', admin);
+  assert.match(login.url(), /\/login\?next=%2Fworkspaces$/);
+  await login.getByText('No user exists yet.').waitFor();
+  await shot(login, '00-first-run-login');
+  await login.goto(`${base}${setupLink}`);
+  await login.waitForSelector('body[data-hydrated="true"]');
+  await login.getByLabel('User name').fill('admin');
+  await login.getByLabel(/^Password \(at least/).fill(ADMIN_PASSWORD);
+  await login.getByLabel('Password again').fill(ADMIN_PASSWORD);
+  await login.getByRole('button', { name: 'Create administrator and sign in' }).click();
+  await login.waitForURL(/\/admin\/users$/);
+  await login.locator('tr[data-user="admin"]').waitFor();
+  assert.equal(await login.locator('.who .user-name').textContent(), 'admin');
+  // The link works once.
+  const again = await fetch(`${base}/api/auth/setup`, {
+    method: 'POST', body: new URLSearchParams({ token: setupLink.split('=')[1], name: 'x', password: ADMIN_PASSWORD, again: ADMIN_PASSWORD }),
+  });
+  assert.equal(again.status, 400);
+  await login.close();
+});
 
 test('fleet: filter by state, then open a WorkSpace', async () => {
   const page = await open('/workspaces');
@@ -209,7 +246,7 @@ test('audit: a reboot is found on the audit page by filtering, opened, and expor
     const rows = [...document.querySelectorAll('table.audit tbody tr')];
     return rows.length === 1 && rows[0].textContent.includes(id);
   }, ws.id);
-  assert.match(await rows.first().textContent(), /RebootWorkspaces.*anonymous.*127\.0\.0\.1.*success/);
+  assert.match(await rows.first().textContent(), /RebootWorkspaces.*admin.*127\.0\.0\.1.*success/);
   await shot(page, '09-audit-filtered');
   const filtered = page.url();
 
@@ -231,6 +268,78 @@ test('audit: a reboot is found on the audit page by filtering, opened, and expor
   const exported = JSON.parse(readFileSync(await json.path(), 'utf8'));
   assert.deepEqual(exported.Records, [record]);
   await page.close();
+});
+
+test('users: the admin adds and changes users; a viewer sees no destructive buttons and is refused a direct call; sign out', async () => {
+  const page = await open('/admin/users');
+  const add = async (name, role) => {
+    const form = page.locator('section', { hasText: 'Add a user' });
+    await form.getByLabel('User name').fill(name);
+    await form.getByLabel('Role').selectOption(role);
+    await form.getByLabel(/^Password/).fill('viewer password 1');
+    await form.getByRole('button', { name: 'Add user' }).click();
+    await page.locator(`tr[data-user="${name}"]`).waitFor();
+  };
+  await add('vic', 'viewer');
+  await add('opal', 'viewer');
+  const opal = page.locator('tr[data-user="opal"]');
+  await opal.getByLabel('Role of opal').selectOption('operator');
+  await opal.getByRole('button', { name: 'Change role' }).click();
+  await page.getByText('Role changed.').waitFor();
+  await opal.getByRole('button', { name: 'Disable' }).click();
+  await page.waitForFunction(() => document.querySelector('tr[data-user="opal"]')?.textContent.includes('disabled'));
+  assert.equal(await page.locator('tr[data-user="opal"] select').inputValue(), 'operator');
+  // Too short a password: the field is named, nothing is added.
+  const form = page.locator('section', { hasText: 'Add a user' });
+  await form.getByLabel('User name').fill('shorty');
+  await form.getByLabel(/^Password/).fill('short');
+  await form.getByRole('button', { name: 'Add user' }).click();
+  await page.getByText('password: must be at least 12 characters').waitFor();
+  assert.equal(await page.locator('tr[data-user="shorty"]').count(), 0);
+  await shot(page, '11-users');
+  await page.close();
+
+  // The viewer signs in (a wrong password first).
+  const viewer = await newContext();
+  const v = await open('/workspaces', viewer);
+  await v.getByLabel('User name').fill('vic');
+  await v.getByLabel('Password').fill('not the password');
+  await v.getByRole('button', { name: 'Sign in' }).click();
+  await v.getByText('Wrong user name or password.').waitFor();
+  await v.getByLabel('Password').fill('viewer password 1');
+  await v.getByRole('button', { name: 'Sign in' }).click();
+  await v.waitForURL(/\/workspaces$/);
+  await v.waitForSelector('body[data-hydrated="true"]');
+  await v.waitForSelector('tbody tr');
+  for (const name of ['Start', 'Stop', 'Reboot', 'Rebuild', 'Terminate']) {
+    assert.equal(await v.getByRole('button', { name, exact: true }).count(), 0, `no ${name} button for a viewer`);
+  }
+  assert.equal(await v.getByRole('link', { name: 'Create WorkSpaces' }).count(), 0);
+  await v.getByText('needs the operator role').first().waitFor();
+  assert.equal(await v.getByRole('link', { name: 'Users' }).count(), 0, 'no user management for a viewer');
+  await shot(v, '12-viewer-fleet');
+  const ws = (await list({ 'query[state]': 'AVAILABLE' }))[0];
+  await v.goto(`${base}/workspaces/${ws.id}`);
+  await v.waitForSelector('body[data-hydrated="true"]');
+  await v.locator('.page-head [data-state]').waitFor();
+  assert.equal(await v.getByRole('button', { name: 'Terminate', exact: true }).count(), 0);
+  assert.equal(await v.getByRole('button', { name: 'Add or change tag' }).count(), 0);
+  await v.getByText('Editing tags needs the operator role').waitFor();
+  // Calling the server directly, from the viewer's own session, is refused there.
+  const status = await v.evaluate(async (id) => (await fetch('/api/workspaces/batch', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ action: 'terminate', ids: [id], confirm: 'terminate' }),
+  })).status, ws.id);
+  assert.equal(status, 403);
+  assert.equal((await list({ 'query[state]': 'AVAILABLE' })).some((w) => w.id === ws.id), true, 'still there');
+  await shot(v, '13-viewer-detail');
+
+  // Sign out: back to the sign-in page, and pages need signing in again.
+  await v.getByRole('button', { name: 'Sign out' }).click();
+  await v.waitForURL(/\/login$/);
+  await v.goto(`${base}/audit`);
+  assert.match(v.url(), /\/login\?next=%2Faudit$/);
+  await viewer.close();
 });
 
 test('no page threw in the browser', () => {

@@ -258,11 +258,13 @@ fn Tags(
                     <td class="mono">{t.key.clone()}</td>
                     <td>{t.value.clone()}</td>
                     <td>
-                        <ActionForm action=delete_tag attr:hidden=!operator>
-                            <input type="hidden" name="id" value=id/>
-                            <input type="hidden" name="key" value=t.key.clone()/>
-                            <button type="submit" class="button subtle" aria-label=format!("Delete tag {}", t.key)>"Delete"</button>
-                        </ActionForm>
+                        {operator.then(|| view! {
+                            <ActionForm action=delete_tag>
+                                <input type="hidden" name="id" value=id.clone()/>
+                                <input type="hidden" name="key" value=t.key.clone()/>
+                                <button type="submit" class="button subtle" aria-label=format!("Delete tag {}", t.key)>"Delete"</button>
+                            </ActionForm>
+                        })}
                     </td>
                 </tr>
             }
@@ -276,12 +278,14 @@ fn Tags(
                 <tbody>{rows}</tbody>
             </table>
             {(!operator).then(|| view! { <NotAllowed needed=Role::Operator what="Editing tags"/> })}
-            <ActionForm action=set_tag attr:class="inline-form" attr:hidden=!operator>
-                <input type="hidden" name="id" value=id.clone()/>
-                <label>"Key" <input type="text" name="key" required maxlength="127"/></label>
-                <label>"Value" <input type="text" name="value" maxlength="255"/></label>
-                <button type="submit" class="button" disabled=move || set_tag.pending().get()>"Add or change tag"</button>
-            </ActionForm>
+            {operator.then(|| view! {
+                <ActionForm action=set_tag attr:class="inline-form">
+                    <input type="hidden" name="id" value=id.clone()/>
+                    <label>"Key" <input type="text" name="key" required maxlength="127"/></label>
+                    <label>"Value" <input type="text" name="value" maxlength="255"/></label>
+                    <button type="submit" class="button" disabled=move || set_tag.pending().get()>"Add or change tag"</button>
+                </ActionForm>
+            })}
             <p class="hint">"Adding a key that exists changes its value. Keys: 1–127 characters, not starting with aws:. Values: up to 255."</p>
             <ActionResult result=Signal::derive(move || set_tag.value().get()) ok="Tag saved."/>
             <ActionResult result=Signal::derive(move || delete_tag.value().get()) ok="Tag deleted."/>
