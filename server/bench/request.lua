@@ -1,7 +1,10 @@
 -- wrk script: one request, reporting p50/p95/p99. Environment: METHOD (default POST),
--- BODY (form-encoded server-function arguments), CT (content type).
+-- BODY (form-encoded server-function arguments), CT (content type), COOKIE (the session).
 wrk.method = os.getenv("METHOD") or "POST"
 wrk.body = os.getenv("BODY")
+if os.getenv("COOKIE") then
+  wrk.headers["Cookie"] = os.getenv("COOKIE")
+end
 if wrk.method == "POST" then
   wrk.headers["Content-Type"] = os.getenv("CT") or "application/x-www-form-urlencoded"
 end

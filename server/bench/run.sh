@@ -11,12 +11,20 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk;
 PORT=3099
 URL=http://127.0.0.1:$PORT
 
+# Its own database, with one operator whose session every request carries.
+DATA=$(mktemp -d)
+export DATABASE_URL="sqlite://$DATA/portal.db" PORTAL_AUDIT_KEY_FILE="$DATA/audit.key"
+echo "benchmark password" | $BIN user add --name bench --role operator 2>/dev/null
+
 run_portal() {  # $1: fleet cache in ms
   RUST_LOG=warn $BIN --listen 127.0.0.1:$PORT --emulator-seed-workspaces 10000 --fleet-cache-ms "$1" &
   PID=$!
-  for _ in $(seq 1 100); do curl -sf $URL/healthz >/dev/null && return; sleep 0.1; done
+  for _ in $(seq 1 100); do curl -sf $URL/healthz >/dev/null && break; sleep 0.1; done
+  COOKIE=$(curl -s -D - -o /dev/null -X POST $URL/api/auth/sign-in -d name=bench -d 'password=benchmark password' \
+    | sed -n 's/^set-cookie: \(portal_session=[^;]*\).*/\1/ip')
+  export COOKIE
 }
-trap 'kill ${PID:-} 2>/dev/null || true' EXIT
+trap 'kill ${PID:-} 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
 for cache in 0 2000; do
   echo "== 10,000 WorkSpaces, fleet cache ${cache} ms"
@@ -32,7 +40,7 @@ done
 
 echo "== WorkSpace detail (server function: 3 WorkSpaces calls each), 64 connections"
 run_portal 2000
-ID=$(curl -s -X POST $URL/api/workspaces/list -d 'query[per_page]=25' | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+ID=$(curl -s -X POST -H "Cookie: $COOKIE" $URL/api/workspaces/list -d 'query[per_page]=25' | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 BODY="id=$ID" wrk -t2 -c64 -d15s -s $BENCH/request.lua $URL/api/workspaces/get | tail -1
 kill $PID; wait $PID 2>/dev/null || true
 

@@ -224,8 +224,23 @@ async fn main() {
     config.emulator_transition_delay_ms = 100;
     config.fleet_cache_ms = 0;
     let running = portal_server::start(config).await.unwrap();
-    let http = reqwest::Client::new();
     let base = format!("http://{}", running.addr);
+    // Signed in as an operator, as a real user would be.
+    let password = "benchmark password";
+    running
+        .portal
+        .auth()
+        .create("bench", app::auth::Role::Operator, password)
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let signed_in = http
+        .post(format!("{base}/api/auth/sign-in"))
+        .form(&[("name", "bench"), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_in.status().is_success());
     let list: Value = http
         .post(format!("{base}/api/workspaces/list"))
         .send()
