@@ -62,10 +62,23 @@ pub fn SetupPage() -> impl IntoView {
             go("/admin/users");
         }
     });
+    let who = use_who();
     view! {
         <Title text="First run — WorkSpaces Portal"/>
         <section class="card narrow">
             <h1>"Create the first administrator"</h1>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let pending = who.await.map(|w| w.setup_pending).unwrap_or(true);
+                    (!pending).then(|| view! {
+                        <div class="notice" role="status">
+                            "The portal is set up already: this link no longer works. "
+                            <a href="/login">"Sign in"</a>
+                            ", or ask an administrator for an account."
+                        </div>
+                    })
+                })}
+            </Transition>
             <p class="hint">
                 "This link works once, while no user exists. The administrator you create here "
                 "adds everyone else on the Users page."
