@@ -750,3 +750,19 @@ async fn the_command_line_manages_users_and_records_each_change_while_the_portal
     );
     assert_eq!(events[1].2.as_deref(), Some("ValidationError"));
 }
+
+#[tokio::test]
+async fn sessions_survive_a_restart_of_the_portal() {
+    let config = test_config();
+    let (running, base) = portal(config.clone()).await;
+    common::add_user(&running, "rita", Role::Viewer).await;
+    let cookie = cookie_for(&base, "rita").await;
+    assert_eq!(list_with(&base, &cookie).await, 200);
+    running.task.abort();
+    let _ = running.task.await;
+    drop(running.portal);
+
+    // The same database, a new process state: the session is still there.
+    let (_again, base) = portal(config).await;
+    assert_eq!(list_with(&base, &cookie).await, 200);
+}
