@@ -40,6 +40,7 @@ pub const EVENT_NAMES: &[&str] = &[
     "LookupAuditRecords",
     "GetAuditRecord",
     "ExportAuditRecords",
+    "CrossSiteRequestRefused",
 ];
 
 /// A search of the audit log. Every filter applies at once; every field lives in the URL.

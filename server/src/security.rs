@@ -39,28 +39,15 @@ pub fn cross_site(headers: &HeaderMap) -> Option<String> {
     None
 }
 
-/// Refuses cross-site writes; adds the security headers to every response.
+/// Adds the security headers to every response.
 pub async fn guard(mut req: Request, next: Next) -> Response {
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe {
-        if let Some(reason) = cross_site(req.headers()) {
-            tracing::warn!(path = %req.uri().path(), %reason, "cross-site request refused");
-            let error = AppError::Forbidden {
-                message: format!("cross-site request refused ({reason})"),
-            };
-            return with_headers((StatusCode::FORBIDDEN, Json(error)).into_response(), None);
-        }
-    }
     let nonce = app::ssr::auth::random_hex(16);
     req.extensions_mut().insert(CspNonce(nonce.clone()));
-    with_headers(next.run(req).await, Some(&nonce))
+    with_headers(next.run(req).await, &nonce)
 }
 
-fn with_headers(mut response: Response, nonce: Option<&str>) -> Response {
-    let script = match nonce {
-        Some(n) => format!("'self' 'nonce-{n}' 'wasm-unsafe-eval'"),
-        None => "'self'".into(),
-    };
+fn with_headers(mut response: Response, nonce: &str) -> Response {
+    let script = format!("'self' 'nonce-{nonce}' 'wasm-unsafe-eval'");
     let csp = format!(
         "default-src 'self'; script-src {script}; style-src 'self'; style-src-attr 'unsafe-inline'; \
          img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
@@ -81,14 +68,28 @@ fn public(path: &str) -> bool {
     path == "/login" || path == "/setup" || path == "/healthz" || path == "/readyz" || path.starts_with("/pkg/")
 }
 
-/// Puts the signed-in user in the request's extensions; sends anyone else opening a page to
+/// Puts the signed-in user in the request's extensions; refuses cross-site writes (recorded in
+/// the audit log, as the user whose cookie came along); sends anyone else opening a page to
 /// the sign-in page. Server functions decide for themselves (`Portal::call`).
 pub async fn identify(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    if path.starts_with("/pkg/") || path == "/healthz" || path == "/readyz" {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe && (path.starts_with("/pkg/") || path == "/healthz" || path == "/readyz") {
         return next.run(req).await;
     }
     let identity = state.portal.auth().identify(&session).await;
+    if !safe {
+        if let Some(reason) = cross_site(req.headers()) {
+            tracing::warn!(%path, %reason, "cross-site request refused");
+            let message = format!("cross-site request refused ({reason})");
+            let (mut parts, _) = req.into_parts();
+            if let Some(identity) = identity {
+                parts.extensions.insert(identity);
+            }
+            state.portal.record_cross_site_refusal(&parts, message.clone()).await;
+            return (StatusCode::FORBIDDEN, Json(AppError::Forbidden { message })).into_response();
+        }
+    }
     let page = req.method() == Method::GET && !path.starts_with("/api/");
     match identity {
         Some(identity) => {

@@ -413,6 +413,18 @@ async fn cross_site_writes_are_refused_whatever_the_cookie() {
     assert!(body["message"].as_str().unwrap().contains("cross-site"), "{body}");
     let fetch_meta = tag(&[("sec-fetch-site", "cross-site")]).await.unwrap();
     assert_eq!(fetch_meta.status().as_u16(), 403);
+    // Both refusals are recorded, as the user whose cookie came along.
+    let refused: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT user_name, error_code, error_message FROM audit_records WHERE event_name = 'CrossSiteRequestRefused'",
+    )
+    .fetch_all(running.portal.audit().db())
+    .await
+    .unwrap();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(refused
+        .iter()
+        .all(|(user, code, _)| user == "oscar" && code == "AccessDenied"));
+    assert!(refused[0].2.contains("evil.example"), "{refused:?}");
     let tagged = || async {
         let detail: Value = http
             .post(format!("{base}/api/workspaces/get"))

@@ -305,6 +305,24 @@ impl Portal {
         self.authorize(&event, &self.caller_of(parts)).await
     }
 
+    /// Records a request refused before it reached the app (a cross-site write), as the
+    /// signed-in user if the request carried a session.
+    pub async fn record_cross_site_refusal(&self, parts: &axum::http::request::Parts, message: String) {
+        let event = Event::portal(
+            "CrossSiteRequestRefused",
+            "security/cross-site",
+            None,
+            json!({ "method": parts.method.as_str(), "path": parts.uri.path() }),
+        );
+        let mut record = self.new_record(&event, &self.caller_of(parts));
+        record.additional_event_data.outcome = "completed".into();
+        record.error_code = Some("AccessDenied".into());
+        record.error_message = Some(message);
+        if let Err(e) = self.audit.append(record).await {
+            tracing::error!(error = %e, "could not record a refused cross-site request");
+        }
+    }
+
     // -----------------------------------------------------------------------------------------
     // Signing in and out, first run, users
 
