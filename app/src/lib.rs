@@ -17,7 +17,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use components::Nav;
 use pages::{
@@ -59,19 +59,165 @@ pub fn App() -> impl IntoView {
             <Nav/>
             <main id="main">
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/workspaces") view=FleetPage/>
-                    <Route path=path!("/workspaces/new") view=CreatePage/>
-                    <Route path=path!("/workspaces/:id") view=DetailPage/>
-                    <Route path=path!("/bundles") view=BundlesPage/>
-                    <Route path=path!("/directories") view=DirectoriesPage/>
-                    <Route path=path!("/audit") view=AuditLogPage/>
-                    <Route path=path!("/audit/:event_id") view=AuditRecordPage/>
-                    <Route path=path!("/admin/users") view=UsersPage/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/setup") view=SetupPage/>
+                    <Route path=path!("/") view={Lazy::<HomeRoute>::new()}/>
+                    <Route path=path!("/workspaces") view={Lazy::<FleetRoute>::new()}/>
+                    <Route path=path!("/workspaces/new") view={Lazy::<CreateRoute>::new()}/>
+                    <Route path=path!("/workspaces/:id") view={Lazy::<DetailRoute>::new()}/>
+                    <Route path=path!("/bundles") view={Lazy::<BundlesRoute>::new()}/>
+                    <Route path=path!("/directories") view={Lazy::<DirectoriesRoute>::new()}/>
+                    <Route path=path!("/audit") view={Lazy::<AuditLogRoute>::new()}/>
+                    <Route path=path!("/audit/:event_id") view={Lazy::<AuditRecordRoute>::new()}/>
+                    <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()}/>
+                    <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()}/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+// Each page is its own lazily loaded part of the browser bundle (split by `cargo leptos
+// --split`): the first load fetches the shell and the page it lands on, not every page.
+
+pub struct HomeRoute;
+
+#[lazy_route]
+impl LazyRoute for HomeRoute {
+    fn data() -> Self {
+        HomeRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <HomePage/> }.into_any()
+    }
+}
+
+pub struct FleetRoute;
+
+#[lazy_route]
+impl LazyRoute for FleetRoute {
+    fn data() -> Self {
+        FleetRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <FleetPage/> }.into_any()
+    }
+}
+
+pub struct CreateRoute;
+
+#[lazy_route]
+impl LazyRoute for CreateRoute {
+    fn data() -> Self {
+        CreateRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <CreatePage/> }.into_any()
+    }
+}
+
+pub struct DetailRoute;
+
+#[lazy_route]
+impl LazyRoute for DetailRoute {
+    fn data() -> Self {
+        DetailRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <DetailPage/> }.into_any()
+    }
+}
+
+pub struct BundlesRoute;
+
+#[lazy_route]
+impl LazyRoute for BundlesRoute {
+    fn data() -> Self {
+        BundlesRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <BundlesPage/> }.into_any()
+    }
+}
+
+pub struct DirectoriesRoute;
+
+#[lazy_route]
+impl LazyRoute for DirectoriesRoute {
+    fn data() -> Self {
+        DirectoriesRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <DirectoriesPage/> }.into_any()
+    }
+}
+
+pub struct AuditLogRoute;
+
+#[lazy_route]
+impl LazyRoute for AuditLogRoute {
+    fn data() -> Self {
+        AuditLogRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <AuditLogPage/> }.into_any()
+    }
+}
+
+pub struct AuditRecordRoute;
+
+#[lazy_route]
+impl LazyRoute for AuditRecordRoute {
+    fn data() -> Self {
+        AuditRecordRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <AuditRecordPage/> }.into_any()
+    }
+}
+
+pub struct UsersRoute;
+
+#[lazy_route]
+impl LazyRoute for UsersRoute {
+    fn data() -> Self {
+        UsersRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <UsersPage/> }.into_any()
+    }
+}
+
+pub struct LoginRoute;
+
+#[lazy_route]
+impl LazyRoute for LoginRoute {
+    fn data() -> Self {
+        LoginRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LoginPage/> }.into_any()
+    }
+}
+
+pub struct SetupRoute;
+
+#[lazy_route]
+impl LazyRoute for SetupRoute {
+    fn data() -> Self {
+        SetupRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SetupPage/> }.into_any()
     }
 }

@@ -11,7 +11,7 @@ mkdir -p "$DIR"
 URL="sqlite://$DIR/portal.db"
 KEY="$DIR/audit.key"
 BIN=target/release/workspaces-portal
-[ -x "$BIN" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "build first: cargo leptos build --release --split" >&2; exit 1; }
 
 LEPTOS_OUTPUT_NAME=workspaces-portal cargo run --quiet --release -p server --example audit_bench -- "$RECORDS" "$URL" "$KEY"
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Portal benchmarks: fleet page server time with 10,000 WorkSpaces in the embedded emulator,
 # detail server-function throughput at 64 connections, and the release WASM size.
-# Usage: server/bench/run.sh   (after scripts/run or `cargo leptos build --release`)
+# Usage: server/bench/run.sh   (after scripts/run or `cargo leptos build --release --split`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BENCH=server/bench
 BIN=target/release/workspaces-portal
-[ -x "$BIN" ] || { echo "build first: cargo leptos build --release" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "build first: cargo leptos build --release --split" >&2; exit 1; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 PORT=3099
 URL=http://127.0.0.1:$PORT
@@ -44,14 +44,31 @@ ID=$(curl -s -X POST -H "Cookie: $COOKIE" $URL/api/workspaces/list -d 'query[per
 BODY="id=$ID" wrk -t2 -c64 -d15s -s $BENCH/request.lua $URL/api/workspaces/get | tail -1
 kill $PID; wait $PID 2>/dev/null || true
 
-echo "== release WASM"
+echo "== release WASM (split by route: the main module, then what each page adds)"
 python3 - <<'PY'
-import gzip
+import gzip, json, os
 try:
     import brotli
 except ImportError:
     brotli = None
-d = open("target/site/pkg/workspaces-portal.wasm", "rb").read()
-b = len(brotli.compress(d, quality=11)) if brotli else "n/a (pip install brotli)"
-print(f"raw {len(d)} B, gzip -9 {len(gzip.compress(d, 9))} B, brotli -q 11 {b} B")
+pkg = "target/site/pkg"
+def sizes(names):
+    raw = br = gz = 0
+    for n in names:
+        d = open(os.path.join(pkg, n), "rb").read()
+        raw += len(d)
+        gz += len(gzip.compress(d, 9))
+        br += len(brotli.compress(d, quality=11)) if brotli else 0
+    return raw, gz, br
+main = ["workspaces-portal.wasm"]
+raw, gz, br = sizes(main)
+print(f"main module: raw {raw} B, gzip -9 {gz} B, brotli -q 11 {br if brotli else 'n/a (pip install brotli)'} B")
+manifest_path = os.path.join(pkg, "__wasm_split_manifest.json")
+if os.path.exists(manifest_path):
+    manifest = json.load(open(manifest_path))
+    for split, chunks in sorted(manifest.items()):
+        page = split.strip("_").rsplit("_", 1)[0].replace("_route_view", "")
+        files = [c + ".wasm" for c in chunks]
+        r, g, b = sizes(main + files)
+        print(f"first load of {page:<13}: {len(files):3} files, raw {r} B, gzip {g} B, brotli {b} B")
 PY
