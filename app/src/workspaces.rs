@@ -278,6 +278,15 @@ impl BatchAction {
     }
 
     /// Destructive actions need the user to type this word to confirm.
+    /// The actions the signed-in user's role allows (none when signed out).
+    pub fn allowed_for(me: Option<&crate::auth::Me>) -> Vec<BatchAction> {
+        BatchAction::ALL
+            .iter()
+            .copied()
+            .filter(|a| me.is_some_and(|me| me.role.allows(a.needed_role())))
+            .collect()
+    }
+
     /// The least role that may do this. Until approvals exist, terminate and rebuild are
     /// admin-only.
     pub fn needed_role(self) -> crate::auth::Role {

@@ -100,11 +100,7 @@ fn Actions(
     confirming: RwSignal<Option<BatchAction>>,
     me: Option<Me>,
 ) -> impl IntoView {
-    let allowed: Vec<BatchAction> = BatchAction::ALL
-        .iter()
-        .copied()
-        .filter(|a| me.as_ref().is_some_and(|me| me.role.allows(a.needed_role())))
-        .collect();
+    let allowed = BatchAction::allowed_for(me.as_ref());
     if allowed.is_empty() {
         return view! { <NotAllowed needed=Role::Operator what="Acting on this WorkSpace"/> }.into_any();
     }

@@ -284,11 +284,7 @@ fn BulkBar(
 ) -> impl IntoView {
     let count = move || selected.with(|s| s.len());
     // Only what the role may do is offered; the server refuses the rest anyway.
-    let allowed: Vec<BatchAction> = BatchAction::ALL
-        .iter()
-        .copied()
-        .filter(|a| me.as_ref().is_some_and(|me| me.role.allows(a.needed_role())))
-        .collect();
+    let allowed = BatchAction::allowed_for(me.as_ref());
     if allowed.is_empty() {
         return view! { <NotAllowed needed=Role::Operator what="Starting, stopping and rebooting WorkSpaces"/> }
             .into_any();
