@@ -153,16 +153,9 @@ pub async fn run_user_command(config: &Config, command: &UserCommand) -> std::io
     );
     entry.additional_event_data.outcome = "completed".into();
     if let Err(e) = &result {
-        entry.error_code = Some(
-            match e {
-                AppError::Validation { .. } => "ValidationError",
-                AppError::NotFound { .. } => "NotFound",
-                AppError::Conflict { .. } => "Conflict",
-                _ => "InternalError",
-            }
-            .into(),
-        );
-        entry.error_message = Some(e.to_string());
+        let (code, message) = app::ssr::audit_error(e);
+        entry.error_code = Some(code);
+        entry.error_message = Some(message);
     }
     audit
         .append(entry)

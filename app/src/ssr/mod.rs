@@ -14,7 +14,7 @@ use leptos::prelude::*;
 
 use crate::error::{AppError, AppResult};
 
-pub use service::{Portal, PortalSettings};
+pub use service::{audit_error, Portal, PortalSettings};
 
 /// The server's shared state, provided to every page render and server function.
 #[derive(Clone, FromRef)]
