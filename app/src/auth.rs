@@ -147,7 +147,7 @@ pub async fn who_am_i() -> Result<AuthState, AppError> {
             name: i.name,
             role: i.role,
         }),
-        setup_pending: crate::ssr::portal()?.auth().setup_pending(),
+        setup_pending: crate::ssr::portal()?.auth().setup_pending().await?,
     })
 }
 

@@ -321,7 +321,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Sessions in the portal's database: they survive a restart. The cookie is HttpOnly,
-/// SameSite=Lax (cross-site writes are refused by [`security::guard`] as well), and Secure
+/// SameSite=Lax (cross-site writes are refused by [`security::identify`] as well), and Secure
 /// when configured; it expires after the idle timeout, renewed as the session is used.
 fn session_layer(db: &Db, settings: &AuthSettings) -> SessionManagerLayer<SqliteStore> {
     let idle = tower_sessions::cookie::time::Duration::seconds(settings.idle_timeout.as_secs() as i64);

@@ -201,16 +201,18 @@ impl Auth {
         }
     }
 
-    /// Takes the setup token if `token` is it: only one setup can use it.
-    pub fn take_setup_token(&self, token: &str) -> bool {
-        if !self.setup_token_matches(token) {
-            return false;
+    /// Takes the setup token if `token` is it and still no user exists (one may have been
+    /// added with the command line since start-up): only one setup can use it.
+    pub async fn take_setup_token(&self, token: &str) -> AppResult<bool> {
+        if !self.setup_pending().await? || !self.setup_token_matches(token) {
+            return Ok(false);
         }
-        self.setup_token
+        Ok(self
+            .setup_token
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
-            .is_some()
+            .is_some())
     }
 
     /// Puts the token back after a setup that failed (a bad name, say).
@@ -218,8 +220,17 @@ impl Auth {
         *self.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.to_string());
     }
 
-    pub fn setup_pending(&self) -> bool {
-        self.setup_token.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    /// Whether the portal still waits for its first user. The token is dropped as soon as a
+    /// user exists, however that user was made.
+    pub async fn setup_pending(&self) -> AppResult<bool> {
+        if self.setup_token.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            return Ok(false);
+        }
+        if self.count().await? > 0 {
+            *self.setup_token.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -405,12 +416,6 @@ impl Auth {
     pub async fn create(&self, name: &str, role: Role, password: &str) -> AppResult<User> {
         let name = crate::auth::check_user_name(name)?;
         crate::auth::check_new_password(password, "password")?;
-        if self.find(&name).await?.is_some() {
-            return Err(AppError::validation(
-                "name",
-                format!("a user named '{name}' exists already"),
-            ));
-        }
         let hash = hash_password(password).await?;
         let inserted = sqlx::query(
             "INSERT INTO users (name, name_key, password_hash, role, enabled, session_epoch, created_at) \

@@ -434,7 +434,7 @@ impl Portal {
                 return Err(AppError::validation("again", "the two passwords differ"));
             }
             // Taken for the duration: a second setup at the same time is refused.
-            if !self.auth.take_setup_token(token) {
+            if !self.auth.take_setup_token(token).await? {
                 return Err(AppError::validation(
                     "token",
                     "this setup link is not valid: it works once, while no user exists. \
@@ -1400,7 +1400,7 @@ impl Audited for CreateOutcome {
 }
 
 /// The error code and message an audit record keeps for a failed request.
-fn audit_error(e: &AppError) -> (String, String) {
+pub fn audit_error(e: &AppError) -> (String, String) {
     let code = match e {
         AppError::Upstream { code, .. } => code.as_str(),
         AppError::Validation { .. } => "ValidationError",
