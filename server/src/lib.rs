@@ -369,6 +369,10 @@ async fn export_audit(State(state): State<AppState>, request: axum::http::Reques
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN);
         return (status, Json(e)).into_response();
     }
+    if let Err(e) = state.portal.audit_settled().await {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        return (status, Json(e)).into_response();
+    }
     let query = AuditQuery::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let checked = ExportFormat::parse(params.get("format").map(String::as_str).unwrap_or("cloudtrail"))
         .and_then(|format| Ok((format, Filter::parse(&query)?)));

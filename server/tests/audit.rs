@@ -362,19 +362,68 @@ async fn an_export_holds_exactly_what_the_page_shows() {
 }
 
 #[tokio::test]
+async fn answers_say_how_long_they_waited_for_the_audit_log_and_the_page_sees_them_at_once() {
+    let p = Portal::start().await;
+    let id = p.ids_in_state("AVAILABLE").await.remove(0);
+    for (endpoint, form) in [
+        ("workspaces/tags/set", vec![("id", id.as_str()), ("key", "team"), ("value", "blue")]),
+        ("workspaces/get", vec![("id", id.as_str())]),
+    ] {
+        let asked = std::time::Instant::now();
+        let response = p
+            .http
+            .post(p.url(&format!("/api/{endpoint}")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let took_ms = asked.elapsed().as_secs_f64() * 1000.0;
+        assert_eq!(response.status(), 200, "{endpoint}");
+        let timing = response.headers()["server-timing"].to_str().unwrap().to_string();
+        let event_id = response.headers()["x-portal-event-id"].to_str().unwrap().to_string();
+        let waited: f64 = timing
+            .strip_prefix("audit;dur=")
+            .and_then(|rest| rest.strip_suffix(";desc=\"audit log\""))
+            .unwrap_or_else(|| panic!("{endpoint}: Server-Timing {timing}"))
+            .parse()
+            .unwrap();
+        assert!((0.0..took_ms).contains(&waited), "{endpoint}: {waited} ms of {took_ms} ms");
+        // The outcome is sealed after the answer, but the audit page waits for it.
+        let (status, detail, _) = p.call("audit/get", &[("event_id", event_id.as_str())]).await;
+        assert_eq!(status, 200, "{detail}");
+        assert_eq!(detail["row"]["outcome"], "completed", "{endpoint}: {detail}");
+        assert!(detail["chain_seq"].as_i64().is_some(), "{endpoint}: sealed into the chain");
+    }
+    // A request still under way is found too: started, not sealed yet.
+    let mut record = test_record(1, "2026-11-22T10:00:00.000Z");
+    record.additional_event_data.outcome = "started".into();
+    let event_id = record.event_id.clone();
+    p.running.audit.begin(record).await.unwrap();
+    let (status, detail, _) = p.call("audit/get", &[("event_id", event_id.as_str())]).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["row"]["outcome"], "started");
+    assert!(detail["chain_seq"].is_null(), "{detail}");
+}
+
+#[tokio::test]
 async fn no_audit_no_action() {
     let p = Portal::start().await;
     let id = p.ids_in_state("AVAILABLE").await.remove(0);
     // The audit log's storage goes away.
     tamper(
         p.running.audit.db(),
-        &["DROP TABLE audit_resources", "DROP TABLE audit_records"],
+        &["DROP TABLE audit_resources", "DROP TABLE audit_records", "DROP TABLE audit_pending"],
     )
     .await;
     let (status, body, _) = p.batch("stop", &[&id]).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["kind"], "unavailable");
     assert!(body["message"].as_str().unwrap().contains("audit log"));
+    // A read's answer is withheld too: nothing leaves the portal unrecorded.
+    let (status, body, _) = p.call("workspaces/get", &[("id", id.as_str())]).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["kind"], "unavailable");
+    assert!(body.get("workspace").is_none() && !body.to_string().contains("AVAILABLE"), "{body}");
     // Nothing reached WorkSpaces: the WorkSpace is still AVAILABLE.
     let described = p
         .running
@@ -762,15 +811,31 @@ async fn killing_the_server_mid_writes_leaves_a_chain_that_verifies_and_no_reque
     assert_eq!(verify.status.code(), Some(0), "{out}");
 
     let (db, key) = config.open_database().await.unwrap();
-    // Every request that got an answer has its record, with its outcome.
+    // Every request that got an answer has its record. Its outcome is sealed by the audit
+    // writer after the answer, in the order requests were made: only a client's last answered
+    // request can have lost its outcome to the crash (it is still pending, sealed below).
+    let mut pending = 0;
     for event_id in &answered {
         let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM audit_records WHERE event_id = ?")
             .bind(event_id)
             .fetch_optional(&db)
             .await
             .unwrap();
-        assert_eq!(outcome.as_deref(), Some("completed"), "{event_id}");
+        match outcome.as_deref() {
+            Some("completed") => {}
+            None => {
+                let started: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_pending WHERE event_id = ?")
+                    .bind(event_id)
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+                assert_eq!(started, 1, "{event_id} answered without a record");
+                pending += 1;
+            }
+            other => panic!("{event_id}: outcome {other:?}"),
+        }
     }
+    assert!(pending <= 8, "{pending} answered requests lost their outcome (at most one per client)");
 
     // The next start seals interrupted requests as 'unknown'; all still verifies.
     let log = AuditLog::open(db.clone(), AuditSettings::new(key.clone()))
@@ -785,6 +850,19 @@ async fn killing_the_server_mid_writes_leaves_a_chain_that_verifies_and_no_reque
         .await
         .unwrap();
     assert_eq!(started, 0);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_pending")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    for event_id in &answered {
+        let outcome: String = sqlx::query_scalar("SELECT outcome FROM audit_records WHERE event_id = ?")
+            .bind(event_id)
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        assert!(outcome == "completed" || outcome == "unknown", "{event_id}: {outcome}");
+    }
     drop(log);
 }
 

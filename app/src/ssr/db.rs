@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "users and sessions",
         include_str!("../../../migrations/0002_users_sessions.sql"),
     ),
+    (
+        3,
+        "pending audit records",
+        include_str!("../../../migrations/0003_audit_pending.sql"),
+    ),
 ];
 
 pub fn migrator() -> Migrator {

@@ -102,9 +102,14 @@ impl Portal {
 
     /// Runs one request of the portal: the one place every server function goes through.
     ///
-    /// Each request gets exactly one audit record. A write is recorded as started before
-    /// anything is sent to AWS — if that fails, the write is refused — and its outcome is
-    /// added once known. A read is recorded when it is answered.
+    /// Each request gets exactly one audit record. Its start is stored before anything is sent
+    /// to AWS for a write (if that fails, the write is refused) and while the calls run for a
+    /// read (if that fails, the read's answer is withheld): no request is answered without a
+    /// stored record. The outcome is handed to the audit writer, which seals it into the chain
+    /// without the request waiting for it.
+    ///
+    /// The time the request spent waiting for the audit log is sent in a `Server-Timing`
+    /// header (`audit;dur=…`, milliseconds).
     async fn call<T: Audited>(&self, event: Event, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
         let started = Instant::now();
         let caller = self.caller();
@@ -112,23 +117,28 @@ impl Portal {
             return self.answer(event.name, started, Err(denied));
         }
         let mut record = self.new_record(&event, &caller);
-        let pending = if event.read_only {
-            None
+        let begin = self.audit.begin(record.clone());
+        let work = TRAIL.scope(RefCell::new(Vec::new()), async {
+            let result = work.await;
+            (result, TRAIL.with(|t| t.take()))
+        });
+        let (pending, (result, request_ids), mut audit_wait) = if event.read_only {
+            let ((begun, begun_at), (done, done_at)) = tokio::join!(finished_at(begin), finished_at(work));
+            match begun {
+                // Only the part of the insert that outlasted the calls delays the answer.
+                Ok(id) => (id, done, begun_at.saturating_duration_since(done_at)),
+                Err(e) => return self.unrecorded(event.name, started, e),
+            }
         } else {
-            match self.audit.begin(record.clone()).await {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    tracing::error!(action = event.name, error = %e, "write refused: no audit record");
-                    return self.answer(event.name, started, Err(audit_unavailable()));
+            let asked = Instant::now();
+            match begin.await {
+                Ok(id) => {
+                    let waited = asked.elapsed();
+                    (id, work.await, waited)
                 }
+                Err(e) => return self.unrecorded(event.name, started, e),
             }
         };
-        let (result, request_ids) = TRAIL
-            .scope(RefCell::new(Vec::new()), async {
-                let result = work.await;
-                (result, TRAIL.with(|t| t.take()))
-            })
-            .await;
 
         let data = &mut record.additional_event_data;
         data.outcome = "completed".into();
@@ -159,31 +169,29 @@ impl Portal {
             self.settings.account_id.as_deref(),
         );
         let event_id = record.event_id.clone();
-        let stored = match pending {
-            Some(id) => self.audit.finish(id, record).await,
-            None => self.audit.append(record).await.map(|_| ()),
-        };
-        let result = match stored {
-            Ok(()) => {
-                if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-                    if let Ok(value) = axum::http::HeaderValue::from_str(&event_id) {
-                        response.insert_header(axum::http::HeaderName::from_static("x-portal-event-id"), value);
-                    }
-                }
-                result
+        let handed = Instant::now();
+        if let Err(e) = self.audit.finish(pending, record).await {
+            // The request's start is stored: it is sealed with an unknown outcome at the next start.
+            tracing::error!(action = event.name, %event_id, error = %e, "could not record the outcome of a request");
+        }
+        audit_wait += handed.elapsed();
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&event_id) {
+                response.insert_header(axum::http::HeaderName::from_static("x-portal-event-id"), value);
             }
-            // The write was made: say so. Its record stays 'started' and is sealed with an
-            // unknown outcome at the next start-up.
-            Err(e) if pending.is_some() => {
-                tracing::error!(action = event.name, %event_id, error = %e, "could not record the outcome of a write");
-                result
+            let timing = format!("audit;dur={:.3};desc=\"audit log\"", audit_wait.as_secs_f64() * 1000.0);
+            if let Ok(value) = axum::http::HeaderValue::from_str(&timing) {
+                response.insert_header(axum::http::header::HeaderName::from_static("server-timing"), value);
             }
-            Err(e) => {
-                tracing::error!(action = event.name, error = %e, "read refused: no audit record");
-                Err(audit_unavailable())
-            }
-        };
+        }
         self.answer(event.name, started, result)
+    }
+
+    /// Answers a request whose start could not be stored: nothing was sent to AWS for a write;
+    /// a read's answer is withheld.
+    fn unrecorded<T>(&self, action: &str, started: Instant, error: audit::AuditError) -> AppResult<T> {
+        tracing::error!(action, %error, "request refused: its audit record could not be stored");
+        self.answer(action, started, Err(audit_unavailable()))
     }
 
     /// Logs the request and sets the HTTP status of an error.
@@ -282,6 +290,7 @@ impl Portal {
         let event = Event::portal_read("LookupAuditRecords", "audit/list", json!({ "filters": query }));
         let result = async {
             self.authorize(&event, &self.caller()).await?;
+            self.audit_settled().await?;
             audit::query::list(self.audit.db(), &audit::Filter::parse(&query)?).await
         }
         .await;
@@ -293,10 +302,20 @@ impl Portal {
         let event = Event::portal_read("GetAuditRecord", "audit/get", json!({ "eventId": event_id }));
         let result = async {
             self.authorize(&event, &self.caller()).await?;
+            self.audit_settled().await?;
             audit::query::get(self.audit.db(), event_id).await
         }
         .await;
         self.answer(event.action, started, result)
+    }
+
+    /// Waits until every request answered so far has its outcome stored, so that what is read
+    /// next includes them.
+    pub async fn audit_settled(&self) -> AppResult<()> {
+        self.audit.settled().await.map_err(|e| {
+            tracing::error!(error = %e, "the audit log is unavailable");
+            audit_unavailable()
+        })
     }
 
     /// May the request behind `parts` export the audit log? (`GET /api/audit/export`.)
@@ -1420,10 +1439,17 @@ pub fn audit_error(e: &AppError) -> (String, String) {
     (code.to_string(), message)
 }
 
+/// Runs `future` and notes when it finished.
+async fn finished_at<F: Future>(future: F) -> (F::Output, Instant) {
+    let output = future.await;
+    (output, Instant::now())
+}
+
 fn audit_unavailable() -> AppError {
     AppError::Unavailable {
-        message: "the audit log cannot record this request, so it was not sent to WorkSpaces. \
-                  Try again; if it keeps failing, tell an administrator (the server log has the cause)."
+        message: "the audit log cannot store records right now, so the portal refused this request \
+                  (a change was not sent to WorkSpaces). Try again; if it keeps failing, tell an \
+                  administrator (the server log has the cause)."
             .into(),
     }
 }

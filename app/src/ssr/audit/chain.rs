@@ -56,7 +56,7 @@ pub async fn verify(db: &Db, key: &AuditKey) -> Result<Verification, sqlx::Error
     .into_iter()
     .map(|(seq, hash, key_id, mac)| (seq, (hash, key_id, mac)))
     .collect();
-    let unsealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_records WHERE chain_seq IS NULL")
+    let unsealed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_pending")
         .fetch_one(db)
         .await?;
     let mut out = Verification {

@@ -6,10 +6,13 @@
 //! only writer, it knows the chain's tip without asking the database, and the chain's order is
 //! the order in which records are sealed.
 //!
-//! A read is stored sealed, once its outcome is known. A write is stored first, unsealed, with
-//! outcome `started` — if that fails, the write is refused — and sealed with its outcome when
-//! it is known. Records left unsealed by a crash are sealed at the next start-up with outcome
-//! `unknown`: the log never has a silent gap.
+//! A request made through the portal is stored twice. Its start goes into `audit_pending` (one
+//! small insert, committed before a write is sent — if that fails, the write is refused — and
+//! while a read runs); its outcome is then moved into `audit_records`, sealed into the chain, by
+//! the writer on its own time: the request does not wait for it. Requests left pending by a
+//! crash are sealed at the next start-up with outcome `unknown`: the log never has a silent gap.
+//! Readers of the log call [`AuditLog::settled`] first, so they see every request answered
+//! before they asked.
 
 mod chain;
 pub mod query;
@@ -159,18 +162,15 @@ pub struct AuditError(String);
 type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 enum Command {
-    /// Store a record; sealed into the chain at once, or left `started` for `Finish`.
-    Append {
-        record: Box<AuditRecord>,
-        seal: bool,
-        reply: Reply<i64>,
-    },
-    /// Store the outcome of a `started` record and seal it.
-    Finish {
-        id: i64,
-        record: Box<AuditRecord>,
-        reply: Reply<()>,
-    },
+    /// Store a finished request's record, sealed into the chain.
+    Append { record: Box<AuditRecord>, reply: Reply<i64> },
+    /// Store a request's start in `audit_pending`; answers the pending row's ID.
+    Begin { record: Box<AuditRecord>, reply: Reply<i64> },
+    /// Replace pending row `id` with the request's sealed record. Nobody waits for it: a
+    /// failure is logged, and the pending row is sealed as `unknown` at the next start-up.
+    Finish { id: i64, record: Box<AuditRecord> },
+    /// Answered once every command sent before it is stored.
+    Settle { reply: Reply<()> },
     Checkpoint {
         reply: Reply<()>,
     },
@@ -196,14 +196,14 @@ struct Tip {
 }
 
 impl AuditLog {
-    /// Opens the log on a migrated database: seals records a crash left unsealed, then starts
+    /// Opens the log on a migrated database: seals requests a crash left pending, then starts
     /// the writer (and, with a retention period, the daily pruning).
     pub async fn open(db: Db, settings: AuditSettings) -> Result<Self, sqlx::Error> {
         Self::start(db, settings, true).await
     }
 
     /// Opens the log to add a few records from another process (the command line) while the
-    /// portal may be running: no recovery of the portal's unsealed records, no upkeep. Both
+    /// portal may be running: no recovery of the portal's pending requests, no upkeep. Both
     /// writers extend the same chain; a writer that finds the chain moved on re-reads its end.
     pub async fn open_appender(db: Db, settings: AuditSettings) -> Result<Self, sqlx::Error> {
         Self::start(db, settings, false).await
@@ -268,34 +268,43 @@ impl AuditLog {
             .map_err(AuditError)
     }
 
-    /// Stores a finished request (a read, or a request refused before anything was sent).
+    /// Stores a finished request (one refused before anything was sent, a portal event) sealed
+    /// into the chain, and returns once it is stored.
     pub async fn append(&self, record: AuditRecord) -> Result<i64, AuditError> {
         self.ask(|reply| Command::Append {
             record: Box::new(record),
-            seal: true,
             reply,
         })
         .await
     }
 
-    /// Stores a write before it is sent, with outcome `started`. Returns the record's row ID.
+    /// Stores a request's start (outcome `started`) and returns once it is stored, with the
+    /// pending row's ID for [`AuditLog::finish`].
     pub async fn begin(&self, record: AuditRecord) -> Result<i64, AuditError> {
-        self.ask(|reply| Command::Append {
+        self.ask(|reply| Command::Begin {
             record: Box::new(record),
-            seal: false,
             reply,
         })
         .await
     }
 
-    /// Stores the outcome of a write begun with [`AuditLog::begin`] and seals it.
+    /// Hands over the outcome of a request begun with [`AuditLog::begin`]; the writer seals it
+    /// into the chain after the commands before it. Returns once handed over (waiting only if
+    /// the writer is behind), not once stored.
     pub async fn finish(&self, id: i64, record: AuditRecord) -> Result<(), AuditError> {
-        self.ask(|reply| Command::Finish {
-            id,
-            record: Box::new(record),
-            reply,
-        })
-        .await
+        self.tx
+            .send(Command::Finish {
+                id,
+                record: Box::new(record),
+            })
+            .await
+            .map_err(|_| AuditError("the audit writer has stopped".into()))
+    }
+
+    /// Returns once everything handed to the writer before this call is stored: readers of the
+    /// log call it first, so a request answered before them is in what they read.
+    pub async fn settled(&self) -> Result<(), AuditError> {
+        self.ask(|reply| Command::Settle { reply }).await
     }
 
     /// Signs a checkpoint at the chain's tip now (also done periodically).
@@ -336,12 +345,11 @@ async fn load_tip(db: &Db) -> Result<Tip, sqlx::Error> {
     })
 }
 
-/// Seals every record a previous run left `started`, with outcome `unknown`.
+/// Seals every request a previous run left pending, with outcome `unknown`.
 async fn recover(db: &Db, tip: &mut Tip) -> Result<u64, sqlx::Error> {
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, record FROM audit_records WHERE chain_seq IS NULL ORDER BY id")
-            .fetch_all(db)
-            .await?;
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, record FROM audit_pending ORDER BY id")
+        .fetch_all(db)
+        .await?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -351,7 +359,7 @@ async fn recover(db: &Db, tip: &mut Tip) -> Result<u64, sqlx::Error> {
         let mut record: AuditRecord = match serde_json::from_str(json) {
             Ok(r) => r,
             Err(e) => {
-                tracing::error!(id, error = %e, "an unsealed audit record is not valid JSON; sealing it as found");
+                tracing::error!(id, error = %e, "a pending audit record is not valid JSON; left in audit_pending");
                 continue;
             }
         };
@@ -362,7 +370,7 @@ async fn recover(db: &Db, tip: &mut Tip) -> Result<u64, sqlx::Error> {
              Check the state of the resources it names."
                 .into(),
         );
-        seal_existing(&mut tx, &mut next, *id, &record).await?;
+        seal_pending(&mut tx, &mut next, *id, &record).await?;
     }
     tx.commit().await?;
     *tip = next;
@@ -407,21 +415,12 @@ impl Columns {
     }
 }
 
-async fn insert(
-    tx: &mut SqliteConnection,
-    tip: &mut Tip,
-    record: &AuditRecord,
-    seal: bool,
-) -> Result<i64, sqlx::Error> {
+/// Stores a record sealed into the chain after `tip`.
+async fn insert(tx: &mut SqliteConnection, tip: &mut Tip, record: &AuditRecord) -> Result<i64, sqlx::Error> {
     let json = serde_json::to_string(record).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let c = Columns::of(record);
-    let (seq, prev, hash) = if seal {
-        let seq = tip.seq + 1;
-        let hash = chain_hash(&tip.hash, seq, &json);
-        (Some(seq), Some(tip.hash.clone()), Some(hash))
-    } else {
-        (None, None, None)
-    };
+    let seq = tip.seq + 1;
+    let hash = chain_hash(&tip.hash, seq, &json);
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO audit_records (event_id, event_time, event_source, event_name, user_name, source_ip, \
          user_agent, read_only, error_code, error_message, failed_items, outcome, resources, record, chain_seq, \
@@ -442,58 +441,36 @@ async fn insert(
     .bind(&c.resources)
     .bind(&json)
     .bind(seq)
-    .bind(&prev)
+    .bind(&tip.hash)
     .bind(&hash)
     .fetch_one(&mut *tx)
     .await?;
     index_resources(tx, id, record).await?;
-    if let (Some(seq), Some(hash)) = (seq, hash) {
-        *tip = Tip { seq, hash };
-    }
+    *tip = Tip { seq, hash };
     Ok(id)
 }
 
-/// Replaces a `started` record's content with its outcome and seals it.
-async fn seal_existing(
-    tx: &mut SqliteConnection,
-    tip: &mut Tip,
-    id: i64,
-    record: &AuditRecord,
-) -> Result<(), sqlx::Error> {
+/// Stores a request's start in `audit_pending`.
+async fn insert_pending(conn: &mut SqliteConnection, record: &AuditRecord) -> Result<i64, sqlx::Error> {
     let json = serde_json::to_string(record).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let c = Columns::of(record);
-    let seq = tip.seq + 1;
-    let hash = chain_hash(&tip.hash, seq, &json);
-    let updated = sqlx::query(
-        "UPDATE audit_records SET event_time = ?, event_name = ?, user_name = ?, source_ip = ?, user_agent = ?, \
-         read_only = ?, error_code = ?, error_message = ?, failed_items = ?, outcome = ?, resources = ?, record = ?, \
-         chain_seq = ?, prev_hash = ?, hash = ? WHERE id = ? AND event_id = ? AND chain_seq IS NULL",
-    )
-    .bind(&c.event_time)
-    .bind(&c.event_name)
-    .bind(&c.user_name)
-    .bind(&c.source_ip)
-    .bind(&c.user_agent)
-    .bind(c.read_only)
-    .bind(&c.error_code)
-    .bind(&c.error_message)
-    .bind(c.failed_items)
-    .bind(&c.outcome)
-    .bind(&c.resources)
-    .bind(&json)
-    .bind(seq)
-    .bind(&tip.hash)
-    .bind(&hash)
-    .bind(id)
-    .bind(&c.event_id)
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() != 1 {
+    sqlx::query_scalar("INSERT INTO audit_pending (event_id, record) VALUES (?, ?) RETURNING id")
+        .bind(&record.event_id)
+        .bind(&json)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// Replaces pending row `id` (which must be the same request's) with the sealed `record`.
+async fn seal_pending(tx: &mut SqliteConnection, tip: &mut Tip, id: i64, record: &AuditRecord) -> Result<i64, sqlx::Error> {
+    let removed = sqlx::query("DELETE FROM audit_pending WHERE id = ? AND event_id = ?")
+        .bind(id)
+        .bind(&record.event_id)
+        .execute(&mut *tx)
+        .await?;
+    if removed.rows_affected() != 1 {
         return Err(sqlx::Error::RowNotFound);
     }
-    index_resources(tx, id, record).await?;
-    *tip = Tip { seq, hash };
-    Ok(())
+    insert(tx, tip, record).await
 }
 
 /// Indexes the record under each resource it names: one statement.
@@ -626,15 +603,7 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
         }
         let Some(c) = conn.as_mut() else {
             for command in records {
-                match command {
-                    Command::Append { reply, .. } => {
-                        let _ = reply.send(Err("the audit database is unavailable".into()));
-                    }
-                    Command::Finish { reply, .. } => {
-                        let _ = reply.send(Err("the audit database is unavailable".into()));
-                    }
-                    _ => {}
-                }
+                respond(command, Err("the audit database is unavailable".into()));
             }
             continue;
         };
@@ -655,7 +624,6 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
                         Ok(ids) => results.push(Ok(ids[0])),
                         Err(e) => {
                             tip = load_tip(&db).await.unwrap_or(before);
-                            tracing::error!(error = %e, "could not store an audit record");
                             results.push(Err(e.to_string()));
                         }
                     }
@@ -668,15 +636,7 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
             }
         };
         for (command, result) in records.into_iter().zip(results) {
-            match command {
-                Command::Append { reply, .. } => {
-                    let _ = reply.send(result);
-                }
-                Command::Finish { reply, .. } => {
-                    let _ = reply.send(result.map(|_| ()));
-                }
-                _ => {}
-            }
+            respond(command, result);
         }
         if tip.seq - checkpointed >= settings.checkpoint_every {
             match write_checkpoint(&db, &settings.key, &tip).await {
@@ -687,18 +647,44 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
     }
 }
 
+/// Answers whoever waits for `command`; a failed `Finish` (nobody waits) is logged.
+fn respond(command: Command, result: Result<i64, String>) {
+    match command {
+        Command::Append { reply, .. } | Command::Begin { reply, .. } => {
+            let _ = reply.send(result);
+        }
+        Command::Settle { reply } => {
+            let _ = reply.send(result.map(|_| ()));
+        }
+        Command::Finish { id, record } => {
+            if let Err(e) = result {
+                tracing::error!(
+                    pending = id,
+                    event_id = %record.event_id,
+                    error = %e,
+                    "could not store the outcome of a request; it stays pending and is sealed as unknown at the next start"
+                );
+            }
+        }
+        Command::Checkpoint { .. } | Command::Prune { .. } => {}
+    }
+}
+
+/// Stores `commands` in one transaction; answers each one's row ID (0 where there is none).
 async fn apply(conn: &mut SqliteConnection, tip: &mut Tip, commands: &[Command]) -> Result<Vec<i64>, sqlx::Error> {
+    // The usual case on a quiet portal, on a request's path: one start, one statement.
+    if let [Command::Begin { record, .. }] = commands {
+        return Ok(vec![insert_pending(conn, record).await?]);
+    }
     let mut tx = conn.begin().await?;
     let mut ids = Vec::with_capacity(commands.len());
     for command in commands {
-        match command {
-            Command::Append { record, seal, .. } => ids.push(insert(&mut tx, tip, record, *seal).await?),
-            Command::Finish { id, record, .. } => {
-                seal_existing(&mut tx, tip, *id, record).await?;
-                ids.push(*id);
-            }
-            _ => ids.push(0),
-        }
+        ids.push(match command {
+            Command::Append { record, .. } => insert(&mut tx, tip, record).await?,
+            Command::Begin { record, .. } => insert_pending(&mut tx, record).await?,
+            Command::Finish { id, record } => seal_pending(&mut tx, tip, *id, record).await?,
+            Command::Settle { .. } | Command::Checkpoint { .. } | Command::Prune { .. } => 0,
+        });
     }
     tx.commit().await?;
     Ok(ids)

@@ -160,9 +160,9 @@ pub async fn get(db: &Db, event_id: &str) -> AppResult<AuditDetail> {
     ));
     qb.push_bind(event_id.trim().to_string());
     let found = qb.build().fetch_optional(db).await.map_err(db_error)?;
-    let r = found.ok_or_else(|| AppError::NotFound {
-        message: format!("no audit record has the event ID '{}'", event_id.trim()),
-    })?;
+    let Some(r) = found else {
+        return pending(db, event_id.trim()).await;
+    };
     let json: String = r.get("record");
     // Through the record type, so the fields keep CloudTrail's order.
     let pretty = serde_json::from_str::<super::AuditRecord>(&json)
@@ -173,6 +173,42 @@ pub async fn get(db: &Db, event_id: &str) -> AppResult<AuditDetail> {
         json: pretty,
         chain_seq: r.get("chain_seq"),
         hash: r.get("hash"),
+    })
+}
+
+/// A request still under way: its start, not yet sealed into the chain.
+async fn pending(db: &Db, event_id: &str) -> AppResult<AuditDetail> {
+    let found: Option<(i64, String)> = sqlx::query_as("SELECT id, record FROM audit_pending WHERE event_id = ?")
+        .bind(event_id)
+        .fetch_optional(db)
+        .await
+        .map_err(db_error)?;
+    let record = found.and_then(|(id, json)| Some((id, serde_json::from_str::<super::AuditRecord>(&json).ok()?)));
+    let Some((id, record)) = record else {
+        return Err(AppError::NotFound {
+            message: format!("no audit record has the event ID '{event_id}'"),
+        });
+    };
+    let c = super::Columns::of(&record);
+    Ok(AuditDetail {
+        row: AuditRow {
+            id,
+            event_id: c.event_id,
+            event_time: c.event_time,
+            event_source: c.event_source,
+            event_name: c.event_name,
+            user_name: c.user_name,
+            source_ip: c.source_ip,
+            read_only: c.read_only,
+            error_code: c.error_code,
+            error_message: c.error_message,
+            failed_items: c.failed_items,
+            outcome: c.outcome,
+            resources: record.additional_event_data.resource_ids.clone(),
+        },
+        json: serde_json::to_string_pretty(&record).unwrap_or_default(),
+        chain_seq: None,
+        hash: None,
     })
 }
 
