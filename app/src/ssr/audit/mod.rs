@@ -593,7 +593,6 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
         if records.is_empty() {
             continue;
         }
-        let before = tip.clone();
         if conn.is_none() {
             conn = db
                 .acquire()
@@ -607,36 +606,20 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
             }
             continue;
         };
-        let results: Vec<Result<i64, String>> = match apply(c, &mut tip, &records).await {
-            Ok(ids) => ids.into_iter().map(Ok).collect(),
-            Err(e) => {
-                // One bad record must not take the others with it: try each on its own. Another
-                // process (the command line) may have extended the chain: start from its end.
-                tip = match load_tip(&db).await {
-                    Ok(current) => current,
-                    Err(_) => before,
-                };
-                tracing::error!(error = %e, records = records.len(), "could not store a batch of audit records");
-                let mut results = Vec::with_capacity(records.len());
-                for command in &records {
-                    let before = tip.clone();
-                    match apply(c, &mut tip, std::slice::from_ref(command)).await {
-                        Ok(ids) => results.push(Ok(ids[0])),
-                        Err(e) => {
-                            tip = load_tip(&db).await.unwrap_or(before);
-                            results.push(Err(e.to_string()));
-                        }
-                    }
-                }
-                // A broken connection is replaced before the next batch.
-                if results.iter().all(|r| r.is_err()) {
-                    conn = None;
-                }
-                results
+        // What requests wait for (starts, finished records) is stored and answered first; the
+        // outcomes nobody waits for follow in a transaction of their own.
+        let (waited, later): (Vec<Command>, Vec<Command>) = records
+            .into_iter()
+            .partition(|c| matches!(c, Command::Append { .. } | Command::Begin { .. }));
+        let mut broken = false;
+        for group in [waited, later] {
+            if !group.is_empty() {
+                broken |= store(c, &db, &mut tip, group).await;
             }
-        };
-        for (command, result) in records.into_iter().zip(results) {
-            respond(command, result);
+        }
+        // A broken connection is replaced before the next batch.
+        if broken {
+            conn = None;
         }
         if tip.seq - checkpointed >= settings.checkpoint_every {
             match write_checkpoint(&db, &settings.key, &tip).await {
@@ -645,6 +628,38 @@ async fn writer(db: Db, settings: AuditSettings, mut tip: Tip, mut checkpointed:
             }
         }
     }
+}
+
+/// Stores `commands` in one transaction and answers them. If that fails, each is tried on its
+/// own, so that one bad record does not take the others with it. Returns whether the
+/// connection looks broken (everything failed).
+async fn store(conn: &mut SqliteConnection, db: &Db, tip: &mut Tip, commands: Vec<Command>) -> bool {
+    let before = tip.clone();
+    let results: Vec<Result<i64, String>> = match apply(conn, tip, &commands).await {
+        Ok(ids) => ids.into_iter().map(Ok).collect(),
+        Err(e) => {
+            // Another process (the command line) may have extended the chain: go on from its end.
+            *tip = load_tip(db).await.unwrap_or(before);
+            tracing::error!(error = %e, records = commands.len(), "could not store a batch of audit records");
+            let mut results = Vec::with_capacity(commands.len());
+            for command in &commands {
+                let before = tip.clone();
+                match apply(conn, tip, std::slice::from_ref(command)).await {
+                    Ok(ids) => results.push(Ok(ids[0])),
+                    Err(e) => {
+                        *tip = load_tip(db).await.unwrap_or(before);
+                        results.push(Err(e.to_string()));
+                    }
+                }
+            }
+            results
+        }
+    };
+    let broken = results.iter().all(|r| r.is_err());
+    for (command, result) in commands.into_iter().zip(results) {
+        respond(command, result);
+    }
+    broken
 }
 
 /// Answers whoever waits for `command`; a failed `Finish` (nobody waits) is logged.
@@ -675,6 +690,9 @@ async fn apply(conn: &mut SqliteConnection, tip: &mut Tip, commands: &[Command])
     // The usual case on a quiet portal, on a request's path: one start, one statement.
     if let [Command::Begin { record, .. }] = commands {
         return Ok(vec![insert_pending(conn, record).await?]);
+    }
+    if commands.iter().all(|c| matches!(c, Command::Settle { .. })) {
+        return Ok(vec![0; commands.len()]);
     }
     let mut tx = conn.begin().await?;
     let mut ids = Vec::with_capacity(commands.len());
