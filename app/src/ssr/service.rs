@@ -118,10 +118,12 @@ impl Portal {
         }
         let mut record = self.new_record(&event, &caller);
         let begin = self.audit.begin(record.clone());
-        let work = TRAIL.scope(RefCell::new(Vec::new()), async {
+        // On the heap: the SDK's futures are large, and a read holds this one and the audit's
+        // at the same time.
+        let work = Box::pin(TRAIL.scope(RefCell::new(Vec::new()), async {
             let result = work.await;
             (result, TRAIL.with(|t| t.take()))
-        });
+        }));
         let (pending, (result, request_ids), mut audit_wait) = if event.read_only {
             let ((begun, begun_at), (done, done_at)) = tokio::join!(finished_at(begin), finished_at(work));
             match begun {
