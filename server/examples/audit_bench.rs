@@ -303,7 +303,13 @@ async fn main() {
         running.audit.settled().await.unwrap();
         store_times.push(t.elapsed());
     }
-    for v in [&mut write_times, &mut write_waits, &mut read_times, &mut read_waits, &mut store_times] {
+    for v in [
+        &mut write_times,
+        &mut write_waits,
+        &mut read_times,
+        &mut read_waits,
+        &mut store_times,
+    ] {
         v.sort();
     }
     let share = |wait: &[Duration], request: &[Duration]| {

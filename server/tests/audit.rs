@@ -366,7 +366,10 @@ async fn answers_say_how_long_they_waited_for_the_audit_log_and_the_page_sees_th
     let p = Portal::start().await;
     let id = p.ids_in_state("AVAILABLE").await.remove(0);
     for (endpoint, form) in [
-        ("workspaces/tags/set", vec![("id", id.as_str()), ("key", "team"), ("value", "blue")]),
+        (
+            "workspaces/tags/set",
+            vec![("id", id.as_str()), ("key", "team"), ("value", "blue")],
+        ),
         ("workspaces/get", vec![("id", id.as_str())]),
     ] {
         let asked = std::time::Instant::now();
@@ -387,12 +390,18 @@ async fn answers_say_how_long_they_waited_for_the_audit_log_and_the_page_sees_th
             .unwrap_or_else(|| panic!("{endpoint}: Server-Timing {timing}"))
             .parse()
             .unwrap();
-        assert!((0.0..took_ms).contains(&waited), "{endpoint}: {waited} ms of {took_ms} ms");
+        assert!(
+            (0.0..took_ms).contains(&waited),
+            "{endpoint}: {waited} ms of {took_ms} ms"
+        );
         // The outcome is sealed after the answer, but the audit page waits for it.
         let (status, detail, _) = p.call("audit/get", &[("event_id", event_id.as_str())]).await;
         assert_eq!(status, 200, "{detail}");
         assert_eq!(detail["row"]["outcome"], "completed", "{endpoint}: {detail}");
-        assert!(detail["chain_seq"].as_i64().is_some(), "{endpoint}: sealed into the chain");
+        assert!(
+            detail["chain_seq"].as_i64().is_some(),
+            "{endpoint}: sealed into the chain"
+        );
     }
     // A request still under way is found too: started, not sealed yet.
     let mut record = test_record(1, "2026-11-22T10:00:00.000Z");
@@ -412,7 +421,11 @@ async fn no_audit_no_action() {
     // The audit log's storage goes away.
     tamper(
         p.running.audit.db(),
-        &["DROP TABLE audit_resources", "DROP TABLE audit_records", "DROP TABLE audit_pending"],
+        &[
+            "DROP TABLE audit_resources",
+            "DROP TABLE audit_records",
+            "DROP TABLE audit_pending",
+        ],
     )
     .await;
     let (status, body, _) = p.batch("stop", &[&id]).await;
@@ -423,7 +436,10 @@ async fn no_audit_no_action() {
     let (status, body, _) = p.call("workspaces/get", &[("id", id.as_str())]).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["kind"], "unavailable");
-    assert!(body.get("workspace").is_none() && !body.to_string().contains("AVAILABLE"), "{body}");
+    assert!(
+        body.get("workspace").is_none() && !body.to_string().contains("AVAILABLE"),
+        "{body}"
+    );
     // Nothing reached WorkSpaces: the WorkSpace is still AVAILABLE.
     let described = p
         .running
@@ -836,7 +852,10 @@ async fn killing_the_server_mid_writes_leaves_a_chain_that_verifies_and_no_reque
             other => panic!("{event_id}: outcome {other:?}"),
         }
     }
-    assert!(pending <= 16, "{pending} answered requests lost their outcome (at most two per client)");
+    assert!(
+        pending <= 16,
+        "{pending} answered requests lost their outcome (at most two per client)"
+    );
 
     // The next start seals interrupted requests as 'unknown'; all still verifies.
     let log = AuditLog::open(db.clone(), AuditSettings::new(key.clone()))

@@ -163,14 +163,25 @@ type Reply<T> = oneshot::Sender<Result<T, String>>;
 
 enum Command {
     /// Store a finished request's record, sealed into the chain.
-    Append { record: Box<AuditRecord>, reply: Reply<i64> },
+    Append {
+        record: Box<AuditRecord>,
+        reply: Reply<i64>,
+    },
     /// Store a request's start in `audit_pending`; answers the pending row's ID.
-    Begin { record: Box<AuditRecord>, reply: Reply<i64> },
+    Begin {
+        record: Box<AuditRecord>,
+        reply: Reply<i64>,
+    },
     /// Replace pending row `id` with the request's sealed record. Nobody waits for it: a
     /// failure is logged, and the pending row is sealed as `unknown` at the next start-up.
-    Finish { id: i64, record: Box<AuditRecord> },
+    Finish {
+        id: i64,
+        record: Box<AuditRecord>,
+    },
     /// Answered once every command sent before it is stored.
-    Settle { reply: Reply<()> },
+    Settle {
+        reply: Reply<()>,
+    },
     Checkpoint {
         reply: Reply<()>,
     },
@@ -461,7 +472,12 @@ async fn insert_pending(conn: &mut SqliteConnection, record: &AuditRecord) -> Re
 }
 
 /// Replaces pending row `id` (which must be the same request's) with the sealed `record`.
-async fn seal_pending(tx: &mut SqliteConnection, tip: &mut Tip, id: i64, record: &AuditRecord) -> Result<i64, sqlx::Error> {
+async fn seal_pending(
+    tx: &mut SqliteConnection,
+    tip: &mut Tip,
+    id: i64,
+    record: &AuditRecord,
+) -> Result<i64, sqlx::Error> {
     let removed = sqlx::query("DELETE FROM audit_pending WHERE id = ? AND event_id = ?")
         .bind(id)
         .bind(&record.event_id)
