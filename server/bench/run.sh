@@ -45,30 +45,4 @@ BODY="id=$ID" wrk -t2 -c64 -d15s -s $BENCH/request.lua $URL/api/workspaces/get |
 kill $PID; wait $PID 2>/dev/null || true
 
 echo "== release WASM (split by route: the main module, then what each page adds)"
-python3 - <<'PY'
-import gzip, json, os
-try:
-    import brotli
-except ImportError:
-    brotli = None
-pkg = "target/site/pkg"
-def sizes(names):
-    raw = br = gz = 0
-    for n in names:
-        d = open(os.path.join(pkg, n), "rb").read()
-        raw += len(d)
-        gz += len(gzip.compress(d, 9))
-        br += len(brotli.compress(d, quality=11)) if brotli else 0
-    return raw, gz, br
-main = ["workspaces-portal.wasm"]
-raw, gz, br = sizes(main)
-print(f"main module: raw {raw} B, gzip -9 {gz} B, brotli -q 11 {br if brotli else 'n/a (pip install brotli)'} B")
-manifest_path = os.path.join(pkg, "__wasm_split_manifest.json")
-if os.path.exists(manifest_path):
-    manifest = json.load(open(manifest_path))
-    for split, chunks in sorted(manifest.items()):
-        page = split.strip("_").rsplit("_", 1)[0].replace("_route_view", "")
-        files = [c + ".wasm" for c in chunks]
-        r, g, b = sizes(main + files)
-        print(f"first load of {page:<13}: {len(files):3} files, raw {r} B, gzip {g} B, brotli {b} B")
-PY
+python3 $BENCH/wasm_size.py

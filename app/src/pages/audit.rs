@@ -1,6 +1,7 @@
 //! `/audit`: search the audit log (every filter at once, newest first, 50 per page), open a
 //! record's full JSON at `/audit/{eventID}`, export the filtered set.
 
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -232,9 +233,9 @@ pub fn ResourceHistory(#[prop(into)] resource: Signal<String>, #[prop(into)] ver
             <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Ok(data) if data.items.is_empty() => view! {
+                        Ok(data) if data.items.is_empty() => EitherOf3::A(view! {
                             <p class="hint">"No changes made through the portal yet."</p>
-                        }.into_any(),
+                        }),
                         Ok(data) => {
                             let rows = data.items.into_iter().take(10).map(|r| {
                                 let (kind, label) = outcome_badge(&r);
@@ -246,9 +247,9 @@ pub fn ResourceHistory(#[prop(into)] resource: Signal<String>, #[prop(into)] ver
                                     </li>
                                 }
                             }).collect_view();
-                            view! { <ul class="history-list">{rows}</ul> }.into_any()
+                            EitherOf3::B(view! { <ul class="history-list">{rows}</ul> })
                         }
-                        Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                        Err(e) => EitherOf3::C(view! { <ErrorBox error=e/> }),
                     }
                 })}
             </Transition>

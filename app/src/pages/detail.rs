@@ -1,6 +1,7 @@
 //! `/workspaces/{id}`: one WorkSpace — every property, connection status, tags, running mode
 //! and the actions its state allows.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -51,7 +52,7 @@ pub fn DetailPage() -> impl IntoView {
                 let me = signed_in_user().await;
                 let operator = me.as_ref().is_some_and(|me| me.role.allows(Role::Operator));
                 match detail.await {
-                    Ok(d) => view! {
+                    Ok(d) => Either::Left(view! {
                         <Header detail=d.clone()/>
                         <Actions workspace=d.workspace.clone() batch confirming me/>
                         <BatchResult batch/>
@@ -63,9 +64,8 @@ pub fn DetailPage() -> impl IntoView {
                             </div>
                         </div>
                         <Tags id=d.workspace.id.clone() tags=d.tags.clone() set_tag delete_tag operator/>
-                    }
-                    .into_any(),
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    }),
+                    Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
                 }
             })}
         </Transition>
@@ -102,7 +102,7 @@ fn Actions(
 ) -> impl IntoView {
     let allowed = BatchAction::allowed_for(me.as_ref());
     if allowed.is_empty() {
-        return view! { <NotAllowed needed=Role::Operator what="Acting on this WorkSpace"/> }.into_any();
+        return Either::Left(view! { <NotAllowed needed=Role::Operator what="Acting on this WorkSpace"/> });
     }
     let buttons = allowed
         .iter()
@@ -136,15 +136,14 @@ fn Actions(
                 .map(|r| format!("{}: {r}", a.label()))
         })
         .collect();
-    view! {
+    Either::Right(view! {
         <div class="bulk-bar" role="toolbar" aria-label="Actions">{buttons}</div>
         {(!unavailable.is_empty()).then(|| view! {
             <details class="why"><summary>"Why are some actions unavailable?"</summary>
                 <ul>{unavailable.into_iter().map(|u| view! { <li>{u}</li> }).collect_view()}</ul>
             </details>
         })}
-    }
-    .into_any()
+    })
 }
 
 #[component]
@@ -187,14 +186,14 @@ fn Connection(connection: Option<ConnectionStatus>) -> impl IntoView {
         <section class="card">
             <h2>"Connection"</h2>
             {match connection {
-                Some(c) => view! {
+                Some(c) => Either::Left(view! {
                     <dl class="props">
                         <Prop label="Connection state" value=c.state.clone()/>
                         <Prop label="Last checked" value=c.checked_at.clone().unwrap_or_default()/>
                         <Prop label="Last user connection" value=c.last_user_connection.clone().unwrap_or_default()/>
                     </dl>
-                }.into_any(),
-                None => view! { <p>"WorkSpaces reported no connection status."</p> }.into_any(),
+                }),
+                None => Either::Right(view! { <p>"WorkSpaces reported no connection status."</p> }),
             }}
         </section>
     }
@@ -203,18 +202,17 @@ fn Connection(connection: Option<ConnectionStatus>) -> impl IntoView {
 #[component]
 fn RunningMode(workspace: WorkspaceSummary, modify: ServerAction<ModifyWorkspace>, operator: bool) -> impl IntoView {
     if !operator {
-        return view! {
+        return Either::Left(view! {
             <section class="card">
                 <h2>"Running mode"</h2>
                 <p>{format!("{} {}", mode_label(&workspace.running_mode), workspace.auto_stop_minutes.map(|m| format!("(stops after {m} idle minutes)")).unwrap_or_default())}</p>
                 <NotAllowed needed=Role::Operator what="Changing the running mode"/>
             </section>
-        }
-        .into_any();
+        });
     }
     let mode = workspace.running_mode.clone();
     let minutes = workspace.auto_stop_minutes.map(|m| m.to_string()).unwrap_or_default();
-    view! {
+    Either::Right(view! {
         <section class="card">
             <h2>"Running mode"</h2>
             <ActionForm action=modify attr:class="stack">
@@ -232,8 +230,7 @@ fn RunningMode(workspace: WorkspaceSummary, modify: ServerAction<ModifyWorkspace
             </ActionForm>
             <ActionResult result=Signal::derive(move || modify.value().get()) ok="Running mode saved."/>
         </section>
-    }
-    .into_any()
+    })
 }
 
 #[component]
@@ -294,8 +291,8 @@ fn Tags(
 fn ActionResult(result: Signal<Option<Result<(), AppError>>>, ok: &'static str) -> impl IntoView {
     move || {
         result.get().map(|r| match r {
-            Ok(()) => view! { <p class="success" role="status">{ok}</p> }.into_any(),
-            Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+            Ok(()) => Either::Left(view! { <p class="success" role="status">{ok}</p> }),
+            Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
         })
     }
 }

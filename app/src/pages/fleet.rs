@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -58,14 +59,13 @@ pub fn FleetPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let me = signed_in_user().await;
                 match page.await {
-                    Ok(data) => view! {
+                    Ok(data) => Either::Left(view! {
                         <Filters query=query.get_untracked() data=data.clone()/>
                         <BulkBar selected batch confirming me/>
                         <BatchResult batch/>
                         <FleetTable data query=query.get_untracked() selected/>
-                    }
-                    .into_any(),
-                    Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+                    }),
+                    Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
                 }
             })}
         </Transition>
@@ -249,9 +249,9 @@ fn FleetTable(data: FleetPage, query: FleetQuery, selected: RwSignal<BTreeSet<St
         </div>
         {empty.then(|| view! { <p class="empty">"No WorkSpace matches these filters."</p> })}
         <nav class="pager" aria-label="Pages">
-            {match prev { Some(h) => view! { <a href=h rel="prev">"← Previous"</a> }.into_any(), None => view! { <span class="disabled">"← Previous"</span> }.into_any() }}
+            {match prev { Some(h) => Either::Left(view! { <a href=h rel="prev">"← Previous"</a> }), None => Either::Right(view! { <span class="disabled">"← Previous"</span> }) }}
             <span>{format!("Page {} of {} · {first}–{last}", data.page, data.pages)}</span>
-            {match next { Some(h) => view! { <a href=h rel="next">"Next →"</a> }.into_any(), None => view! { <span class="disabled">"Next →"</span> }.into_any() }}
+            {match next { Some(h) => Either::Left(view! { <a href=h rel="next">"Next →"</a> }), None => Either::Right(view! { <span class="disabled">"Next →"</span> }) }}
         </nav>
     }
 }
@@ -286,8 +286,9 @@ fn BulkBar(
     // Only what the role may do is offered; the server refuses the rest anyway.
     let allowed = BatchAction::allowed_for(me.as_ref());
     if allowed.is_empty() {
-        return view! { <NotAllowed needed=Role::Operator what="Starting, stopping and rebooting WorkSpaces"/> }
-            .into_any();
+        return Either::Left(
+            view! { <NotAllowed needed=Role::Operator what="Starting, stopping and rebooting WorkSpaces"/> },
+        );
     }
     let buttons = allowed
         .into_iter()
@@ -312,14 +313,13 @@ fn BulkBar(
             }
         })
         .collect_view();
-    view! {
+    Either::Right(view! {
         <div class="bulk-bar" role="toolbar" aria-label="Actions on the selected WorkSpaces">
             <span>{move || match count() { 0 => "Select WorkSpaces to act on them".to_string(), 1 => "1 selected".to_string(), n => format!("{n} selected") }}</span>
             {buttons}
             {move || batch.pending().get().then(|| view! { <span class="loading">"Working…"</span> })}
         </div>
-    }
-    .into_any()
+    })
 }
 
 #[component]
@@ -344,15 +344,14 @@ pub(crate) fn BatchResult(batch: BatchActionHandle) -> impl IntoView {
                         }
                     })
                     .collect_view();
-                view! {
+                Either::Left(view! {
                     <section class="batch-result" aria-live="polite">
                         <h2>{format!("{}: {ok} accepted, {failed} failed", outcome.action.label())}</h2>
                         <ul>{rows}</ul>
                     </section>
-                }
-                .into_any()
+                })
             }
-            Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+            Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
         })
     }
 }
