@@ -64,7 +64,8 @@ after(async () => {
 
 async function open(url, context = admin) {
   const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`${url}: ${e.message}`));
+  page.on('pageerror', (e) => { pageErrors.push(`${url}: ${e.message}`); console.log('PAGEERROR', page.url(), e.stack); });
+  page.on('console', (m) => { if (m.type() === 'error' && m.text().includes('panicked')) console.log('PANIC', page.url(), m.text().slice(0, 2000)); });
   await page.goto(`${base}${url}`);
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
   return page;

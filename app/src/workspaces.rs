@@ -552,3 +552,32 @@ mod tests {
         );
     }
 }
+
+impl crate::components::FromForm for ModifyWorkspace {
+    fn from_form(field: impl Fn(&str) -> String) -> Self {
+        Self {
+            id: field("id"),
+            running_mode: field("running_mode"),
+            auto_stop_minutes: field("auto_stop_minutes"),
+        }
+    }
+}
+
+impl crate::components::FromForm for SetTag {
+    fn from_form(field: impl Fn(&str) -> String) -> Self {
+        Self {
+            id: field("id"),
+            key: field("key"),
+            value: field("value"),
+        }
+    }
+}
+
+impl crate::components::FromForm for DeleteTag {
+    fn from_form(field: impl Fn(&str) -> String) -> Self {
+        Self {
+            id: field("id"),
+            key: field("key"),
+        }
+    }
+}

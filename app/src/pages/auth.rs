@@ -5,7 +5,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::auth::{CompleteSetup, SignIn};
-use crate::components::{use_who, ErrorBox};
+use crate::components::{use_who, ErrorBox, PostForm};
 
 /// After signing in (or out), a full page load: every part of the page sees the new user.
 fn go(path: &str) {
@@ -41,12 +41,12 @@ pub fn LoginPage() -> impl IntoView {
                     })
                 })}
             </Transition>
-            <ActionForm action=sign_in attr:class="stack">
+            <PostForm action=sign_in class="stack">
                 <input type="hidden" name="next" value=next/>
                 <label>"User name" <input type="text" name="name" autocomplete="username" required autofocus/></label>
                 <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
                 <button type="submit" class="button primary" disabled=move || sign_in.pending().get()>"Sign in"</button>
-            </ActionForm>
+            </PostForm>
             {move || sign_in.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorBox error=e/> })}
         </section>
     }
@@ -83,7 +83,7 @@ pub fn SetupPage() -> impl IntoView {
                 "This link works once, while no user exists. The administrator you create here "
                 "adds everyone else on the Users page."
             </p>
-            <ActionForm action=setup attr:class="stack">
+            <PostForm action=setup class="stack">
                 <input type="hidden" name="token" value=token/>
                 <label>"User name (letters, digits, . - _ @)" <input type="text" name="name" autocomplete="username" required maxlength="64"/></label>
                 <label>{format!("Password (at least {} characters)", crate::auth::MIN_PASSWORD)}
@@ -91,7 +91,7 @@ pub fn SetupPage() -> impl IntoView {
                 </label>
                 <label>"Password again" <input type="password" name="again" autocomplete="new-password" required/></label>
                 <button type="submit" class="button primary" disabled=move || setup.pending().get()>"Create administrator and sign in"</button>
-            </ActionForm>
+            </PostForm>
             {move || setup.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorBox error=e/> })}
         </section>
     }

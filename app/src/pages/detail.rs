@@ -9,7 +9,7 @@ use leptos_router::hooks::use_params_map;
 use super::audit::ResourceHistory;
 use super::fleet::{batch_action, mode_label, BatchResult, ConfirmDialog, LIVE_REFRESH};
 use crate::auth::{Me, Role};
-use crate::components::{signed_in_user, yes_no, ErrorBox, NotAllowed, Prop, StateBadge};
+use crate::components::{signed_in_user, yes_no, ErrorBox, NotAllowed, PostForm, Prop, StateBadge};
 use crate::error::AppError;
 use crate::validate::MAX_TAGS;
 use crate::workspaces::*;
@@ -215,7 +215,7 @@ fn RunningMode(workspace: WorkspaceSummary, modify: ServerAction<ModifyWorkspace
     Either::Right(view! {
         <section class="card">
             <h2>"Running mode"</h2>
-            <ActionForm action=modify attr:class="stack">
+            <PostForm action=modify class="stack">
                 <input type="hidden" name="id" value=workspace.id.clone()/>
                 <label>"Running mode"
                     <select name="running_mode">
@@ -227,7 +227,7 @@ fn RunningMode(workspace: WorkspaceSummary, modify: ServerAction<ModifyWorkspace
                     <input type="number" name="auto_stop_minutes" min="60" step="60" max="2880" value=minutes/>
                 </label>
                 <button type="submit" class="button" disabled=move || modify.pending().get()>"Save running mode"</button>
-            </ActionForm>
+            </PostForm>
             <ActionResult result=Signal::derive(move || modify.value().get()) ok="Running mode saved."/>
         </section>
     })
@@ -252,11 +252,11 @@ fn Tags(
                     <td>{t.value.clone()}</td>
                     <td>
                         {operator.then(|| view! {
-                            <ActionForm action=delete_tag>
+                            <PostForm action=delete_tag>
                                 <input type="hidden" name="id" value=id.clone()/>
                                 <input type="hidden" name="key" value=t.key.clone()/>
                                 <button type="submit" class="button subtle" aria-label=format!("Delete tag {}", t.key)>"Delete"</button>
-                            </ActionForm>
+                            </PostForm>
                         })}
                     </td>
                 </tr>
@@ -272,12 +272,12 @@ fn Tags(
             </table>
             {(!operator).then(|| view! { <NotAllowed needed=Role::Operator what="Editing tags"/> })}
             {operator.then(|| view! {
-                <ActionForm action=set_tag attr:class="inline-form">
+                <PostForm action=set_tag class="inline-form">
                     <input type="hidden" name="id" value=id.clone()/>
                     <label>"Key" <input type="text" name="key" required maxlength="127"/></label>
                     <label>"Value" <input type="text" name="value" maxlength="255"/></label>
                     <button type="submit" class="button" disabled=move || set_tag.pending().get()>"Add or change tag"</button>
-                </ActionForm>
+                </PostForm>
             })}
             <p class="hint">"Adding a key that exists changes its value. Keys: 1–127 characters, not starting with aws:. Values: up to 255."</p>
             <ActionResult result=Signal::derive(move || set_tag.value().get()) ok="Tag saved."/>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::auth::{list_users, CreateUser, ResetUserPassword, Role, SetUserEnabled, SetUserRole, UserRow};
-use crate::components::ErrorBox;
+use crate::components::{ErrorBox, PostForm};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -70,14 +70,14 @@ pub fn UsersPage() -> impl IntoView {
         </Transition>
         <section class="card">
             <h2>"Add a user"</h2>
-            <ActionForm action=create attr:class="inline-form">
+            <PostForm action=create class="inline-form">
                 <label>"User name" <input type="text" name="name" required maxlength="64" autocomplete="off"/></label>
                 <label>"Role" <RoleSelect selected=Role::Viewer/></label>
                 <label>{format!("Password (at least {} characters)", crate::auth::MIN_PASSWORD)}
                     <input type="password" name="password" required autocomplete="new-password"/>
                 </label>
                 <button type="submit" class="button primary" disabled=move || create.pending().get()>"Add user"</button>
-            </ActionForm>
+            </PostForm>
         </section>
     }
 }
@@ -111,28 +111,28 @@ fn UserTable(
                 <tr data-user=u.name.clone() class:disabled=!u.enabled>
                     <td>{u.name.clone()}</td>
                     <td>
-                        <ActionForm action=set_role attr:class="row-form">
+                        <PostForm action=set_role class="row-form">
                             <input type="hidden" name="name" value=n1.clone()/>
                             <label><span class="visually-hidden">{role_label.clone()}</span><RoleSelect selected=role/></label>
                             <button type="submit" class="button subtle">"Change role"</button>
-                        </ActionForm>
+                        </PostForm>
                     </td>
                     <td>{if u.enabled { "enabled" } else { "disabled" }}</td>
                     <td>{u.created_at.clone()}</td>
                     <td>{u.last_sign_in_at.clone().unwrap_or_else(|| "never".into())}</td>
                     <td>
-                        <ActionForm action=set_enabled attr:class="row-form">
+                        <PostForm action=set_enabled class="row-form">
                             <input type="hidden" name="name" value=n2.clone()/>
                             <input type="hidden" name="enabled" value=enable.clone()/>
                             <button type="submit" class="button subtle">{toggle}</button>
-                        </ActionForm>
-                        <ActionForm action=reset attr:class="row-form">
+                        </PostForm>
+                        <PostForm action=reset class="row-form">
                             <input type="hidden" name="name" value=n3.clone()/>
                             <label><span class="visually-hidden">{password_label.clone()}</span>
                                 <input type="password" name="password" placeholder="new password" autocomplete="new-password" required/>
                             </label>
                             <button type="submit" class="button subtle">"Reset password"</button>
-                        </ActionForm>
+                        </PostForm>
                     </td>
                 </tr>
             }
