@@ -98,6 +98,7 @@ test('first run: the setup link from the log creates the administrator, who is s
   await login.getByLabel('Password again').fill(ADMIN_PASSWORD);
   await login.getByRole('button', { name: 'Create administrator and sign in' }).click();
   await login.waitForURL(/\/admin\/users$/);
+  await login.waitForSelector('body[data-hydrated="true"]');
   await login.locator('tr[data-user="admin"]').waitFor();
   assert.equal(await login.locator('.who .user-name').textContent(), 'admin');
   // The link works once.
@@ -340,9 +341,30 @@ test('users: the admin adds and changes users; a viewer sees no destructive butt
   // Sign out: back to the sign-in page, and pages need signing in again.
   await v.getByRole('button', { name: 'Sign out' }).click();
   await v.waitForURL(/\/login$/);
+  await v.waitForSelector('body[data-hydrated="true"]');
   await v.goto(`${base}/audit`);
   assert.match(v.url(), /\/login\?next=%2Faudit$/);
   await viewer.close();
+});
+
+test('a page whose code fails to load is loaded from the server instead of left dead', async () => {
+  const page = await open('/workspaces');
+  // This page's panic is the point of the test: keep it out of the "no page threw" list.
+  page.removeAllListeners('pageerror');
+  const panics = [];
+  page.on('pageerror', (e) => panics.push(e.message));
+  // The next piece of page code fails to download, as after a network error or a new version
+  // deployed since the page was loaded; later downloads work.
+  let failed = 0;
+  await page.route(/\/pkg\/chunk_\d+\.wasm$/, (route) => (failed++ === 0 ? route.abort() : route.continue()));
+  await page.evaluate(() => { window.beforeReload = true; });
+  await page.getByRole('link', { name: 'Bundles', exact: true }).click();
+  await page.waitForFunction(() => window.beforeReload === undefined && document.body.dataset.hydrated === 'true');
+  assert.ok(failed >= 1, 'a chunk download was refused');
+  assert.match(page.url(), /\/bundles$/);
+  await page.getByRole('heading', { name: 'Bundles' }).waitFor();
+  assert.ok(panics.length >= 1, 'the failed download panicked the old page');
+  await page.close();
 });
 
 test('no page threw in the browser', () => {

@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
         <Title text="WorkSpaces Portal"/>
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
+            <RememberRoutedUrl/>
             <Nav/>
             <main id="main">
                 <Routes fallback=|| view! { <NotFound/> }>
@@ -74,6 +75,32 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+thread_local! {
+    static ROUTED_URL: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The URL the router shows or is loading, in the browser. The address bar changes only once a
+/// page's code is in; when that code fails to load, the browser entry asks the server for this
+/// URL — the page the user went to — instead.
+pub fn routed_url() -> Option<String> {
+    ROUTED_URL.with_borrow(|url| url.clone())
+}
+
+#[component]
+fn RememberRoutedUrl() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |_| {
+        let search = location.search.get();
+        let url = format!(
+            "{}{}{search}{}",
+            location.pathname.get(),
+            if search.is_empty() { "" } else { "?" },
+            location.hash.get()
+        );
+        ROUTED_URL.set(Some(url));
+    });
 }
 
 // Each page is its own lazily loaded part of the browser bundle (split by `cargo leptos
