@@ -121,6 +121,10 @@ impl FromServerFnError for AppError {
         match value {
             ServerFnErrorErr::Args(message) => AppError::validation("request", message),
             ServerFnErrorErr::MissingArg(arg) => AppError::validation(arg, "is required"),
+            // On the server, what fails to deserialize is a request's arguments (a JSON body);
+            // in the browser, it is a response.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(message) => AppError::validation("request", message),
             other => AppError::Transport {
                 message: other.to_string(),
             },

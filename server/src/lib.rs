@@ -313,6 +313,10 @@ pub fn router(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::unreadable_arguments,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::identify))
         .layer(sessions)
         .layer(axum::middleware::from_fn(security::guard))

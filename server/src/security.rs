@@ -118,6 +118,40 @@ pub async fn identify(State(state): State<AppState>, session: Session, mut req: 
     next.run(req).await
 }
 
+/// A server function whose arguments cannot be read (a field missing, a value of the wrong
+/// type) is answered by `server_fn` before its body runs: 500, no sign-in check, no audit
+/// record. This turns that answer into the portal's own — 401 when the caller must sign in
+/// first, else 400 with the reason — and records the attempt (`Portal::refuse_unreadable`).
+pub async fn unreadable_arguments(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let head = parts.clone();
+    let response = next.run(Request::from_parts(parts, body)).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key("serverfnerror") {
+        return response;
+    }
+    let (response_parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    match serde_json::from_slice::<AppError>(&bytes) {
+        // Only `server_fn`'s own decoding names the field "request" (see `AppError`'s
+        // `FromServerFnError`); the portal's answers carry their status already.
+        Ok(AppError::Validation { field, message }) if field == "request" => {
+            let error = state.portal.refuse_unreadable(&head, message).await;
+            let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let mut response = (status, Json(error)).into_response();
+            if let Some(marker) = response_parts.headers.get("serverfnerror") {
+                response.headers_mut().insert("serverfnerror", marker.clone());
+            }
+            response
+        }
+        _ => Response::from_parts(response_parts, axum::body::Body::from(bytes)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

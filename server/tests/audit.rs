@@ -265,6 +265,66 @@ async fn bad_filters_are_refused_with_the_field() {
 }
 
 #[tokio::test]
+async fn unreadable_arguments_are_refused_with_the_reason_and_recorded() {
+    let p = Portal::start().await;
+    // A form without the field the function needs; JSON naming an action that does not exist.
+    let (status, body, _) = p.call("workspaces/get", &[("workspace", "ws-00000001")]).await;
+    assert_eq!(
+        (status, body["kind"].as_str(), body["field"].as_str()),
+        (400, Some("validation"), Some("request")),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("`id`"),
+        "the missing field is named: {body}"
+    );
+    let (status, body, _) = p.batch("explode", &["ws-00000001"]).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("request")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("explode"), "{body}");
+    // Not signed in: told to sign in first, nothing about the arguments.
+    let anonymous = common::browser("anonymous/1.0");
+    let response = anonymous
+        .post(p.url("/api/workspaces/get"))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({ "kind": "unauthorized" })
+    );
+    // Sign-in needs no session: its own unreadable request is told the reason.
+    let response = anonymous
+        .post(p.url("/api/auth/sign-in"))
+        .form(&[("name", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+
+    // Every attempt is in the audit log, with what was called and why it was refused.
+    let records = p.records(&[("event", "InvalidRequest")]).await;
+    let seen: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r["user_name"].as_str().unwrap(), r["error_code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("anonymous", "ValidationError"),
+            ("anonymous", "AccessDenied"),
+            ("auditor", "ValidationError"),
+            ("auditor", "ValidationError")
+        ],
+        "{records:#?}"
+    );
+    let get = p.record_json(records[3]["event_id"].as_str().unwrap()).await;
+    assert_eq!(get["requestParameters"]["endpoint"], "workspaces/get", "{get}");
+    assert!(get["errorMessage"].as_str().unwrap().contains("`id`"), "{get}");
+}
+
+#[tokio::test]
 async fn an_export_holds_exactly_what_the_page_shows() {
     let p = Portal::start().await;
     let available = p.ids_in_state("AVAILABLE").await;

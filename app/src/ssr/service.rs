@@ -344,6 +344,36 @@ impl Portal {
         }
     }
 
+    /// Answers a server function whose arguments could not be read (a field missing, a value of
+    /// the wrong type): its body never ran. The attempt is recorded like any refused request
+    /// (`InvalidRequest`, `ValidationError`) and answered with the reason — after the same
+    /// sign-in check as the endpoint's own, so the anonymous learn nothing but "sign in".
+    pub async fn refuse_unreadable(&self, parts: &axum::http::request::Parts, message: String) -> AppError {
+        let endpoint = parts.uri.path().trim_start_matches("/api/");
+        let needs = (!endpoint.starts_with("auth/")).then_some(Role::Viewer);
+        let event = Event::portal(
+            "InvalidRequest",
+            "invalid-request",
+            needs,
+            json!({ "endpoint": endpoint }),
+        );
+        let caller = self.caller_of(parts);
+        if let Err(denied) = self.authorize(&event, &caller).await {
+            return denied;
+        }
+        let error = AppError::validation("request", message);
+        tracing::info!(endpoint, %error, "request refused: its arguments could not be read");
+        let mut record = self.new_record(&event, &caller);
+        record.additional_event_data.outcome = "completed".into();
+        let (code, message) = audit_error(&error);
+        record.error_code = Some(code);
+        record.error_message = Some(message);
+        if let Err(e) = self.audit.append(record).await {
+            tracing::error!(endpoint, error = %e, "could not record a request with unreadable arguments");
+        }
+        error
+    }
+
     // -----------------------------------------------------------------------------------------
     // Signing in and out, first run, users
 
