@@ -500,6 +500,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_create_form_reads_its_fields_and_an_unchecked_box_as_none() {
+        use crate::components::FromForm;
+        let posted = [
+            ("form[directory_id]", "d-1"),
+            ("form[users]", "alice\nbob"),
+            ("form[user_volume_encrypted]", "on"),
+            ("form[tags]", "Team=A"),
+        ];
+        let field = |name: &str| {
+            posted
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
+        };
+        let form = CreateWorkspaces::from_form(field).form;
+        assert_eq!(form.directory_id, "d-1");
+        assert_eq!(form.users, "alice\nbob");
+        assert_eq!(form.root_volume_encrypted, None);
+        assert_eq!(form.user_volume_encrypted.as_deref(), Some("on"));
+        assert_eq!(form.tags, "Team=A");
+        assert_eq!(form.bundle_id, "");
+    }
+
+    #[test]
     fn a_query_survives_the_url() {
         let q = FleetQuery {
             state: "STOPPED".into(),
@@ -578,6 +603,25 @@ impl crate::components::FromForm for DeleteTag {
         Self {
             id: field("id"),
             key: field("key"),
+        }
+    }
+}
+
+impl crate::components::FromForm for CreateWorkspaces {
+    fn from_form(field: impl Fn(&str) -> String) -> Self {
+        let checked = |name: &str| Some(field(name)).filter(|v| !v.is_empty());
+        Self {
+            form: CreateForm {
+                directory_id: field("form[directory_id]"),
+                bundle_id: field("form[bundle_id]"),
+                users: field("form[users]"),
+                running_mode: field("form[running_mode]"),
+                auto_stop_minutes: field("form[auto_stop_minutes]"),
+                root_volume_encrypted: checked("form[root_volume_encrypted]"),
+                user_volume_encrypted: checked("form[user_volume_encrypted]"),
+                volume_encryption_key: field("form[volume_encryption_key]"),
+                tags: field("form[tags]"),
+            },
         }
     }
 }

@@ -1,11 +1,12 @@
 //! `/workspaces/new`: create WorkSpaces for many users at once.
 
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::auth::Role;
 use crate::catalog::{list_bundles, list_directories, BundleOwner};
-use crate::components::{signed_in_user, ErrorBox, NotAllowed};
+use crate::components::{signed_in_user, ErrorBox, NotAllowed, PostForm};
 use crate::workspaces::*;
 
 #[component]
@@ -27,16 +28,16 @@ pub fn CreatePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading directories and bundles…"</p> }>
             {move || Suspend::new(async move {
                 if !signed_in_user().await.is_some_and(|me| me.role.allows(Role::Operator)) {
-                    return view! { <NotAllowed needed=Role::Operator what="Creating WorkSpaces"/> }.into_any();
+                    return EitherOf3::A(view! { <NotAllowed needed=Role::Operator what="Creating WorkSpaces"/> });
                 }
                 let (directories, bundles) = (directories.await, bundles.await);
                 let (directories, bundles) = match (directories, bundles) {
                     (Ok(d), Ok(b)) => (d, b),
-                    (Err(e), _) | (_, Err(e)) => return view! { <ErrorBox error=e/> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => return EitherOf3::B(view! { <ErrorBox error=e/> }),
                 };
                 let registered: Vec<_> = directories.into_iter().filter(|d| d.state == "REGISTERED").collect();
-                view! {
-                    <ActionForm action=create attr:class="create-form stack">
+                EitherOf3::C(view! {
+                    <PostForm action=create class="create-form stack">
                         <label>"Directory (registered directories only)"
                             <select name="form[directory_id]" required>
                                 {registered.into_iter().map(|d| view! {
@@ -72,8 +73,8 @@ pub fn CreatePage() -> impl IntoView {
                             <textarea name="form[tags]" rows="3" placeholder="Department=Finance"></textarea>
                         </label>
                         <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create WorkSpaces"</button>
-                    </ActionForm>
-                }.into_any()
+                    </PostForm>
+                })
             })}
         </Transition>
         <CreateResult create/>
@@ -84,33 +85,32 @@ pub fn CreatePage() -> impl IntoView {
 fn CreateResult(create: ServerAction<CreateWorkspaces>) -> impl IntoView {
     move || {
         if create.pending().get() {
-            return Some(view! { <p class="loading" role="status">"Creating…"</p> }.into_any());
+            return Some(EitherOf3::A(view! { <p class="loading" role="status">"Creating…"</p> }));
         }
         create.value().get().map(|result| match result {
             Ok(outcome) => {
                 let ok = outcome.items.iter().filter(|i| i.workspace_id.is_some()).count();
                 let failed = outcome.items.len() - ok;
-                view! {
+                EitherOf3::B(view! {
                     <section class="batch-result" aria-live="polite">
                         <h2>{format!("{ok} WorkSpace(s) pending, {failed} failed")}</h2>
                         <table>
                             <thead><tr><th scope="col">"User"</th><th scope="col">"Outcome"</th></tr></thead>
                             <tbody>
                                 {outcome.items.into_iter().map(|i| match i.workspace_id {
-                                    Some(id) => view! {
+                                    Some(id) => Either::Left(view! {
                                         <tr class="ok"><td>{i.user_name}</td><td>"Pending: " <a class="mono" href=format!("/workspaces/{id}")>{id.clone()}</a></td></tr>
-                                    }.into_any(),
-                                    None => view! {
+                                    }),
+                                    None => Either::Right(view! {
                                         <tr class="failed"><td>{i.user_name}</td><td><strong>{i.error_code.unwrap_or_default()}</strong>": " {i.error_message.unwrap_or_default()}</td></tr>
-                                    }.into_any(),
+                                    }),
                                 }).collect_view()}
                             </tbody>
                         </table>
                     </section>
-                }
-                .into_any()
+                })
             }
-            Err(e) => view! { <ErrorBox error=e/> }.into_any(),
+            Err(e) => EitherOf3::C(view! { <ErrorBox error=e/> }),
         })
     }
 }
