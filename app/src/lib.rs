@@ -2,6 +2,10 @@
 //!
 //! Rendered on the server (feature `ssr`) and hydrated in the browser (feature `hydrate`).
 
+// The pages' view types are deep (the create page's most); the release build needs more than
+// the default 128 to lay out their hydration futures.
+#![recursion_limit = "256"]
+
 pub mod audit;
 pub mod auth;
 pub mod catalog;
