@@ -220,6 +220,24 @@ pub fn safe_next(next: &str) -> String {
     }
 }
 
+crate::components::text_form! {
+    SignIn { name, password, next };
+    SignOut {};
+    CompleteSetup { token, name, password, again };
+    CreateUser { name, role, password };
+    SetUserRole { name, role };
+    ResetUserPassword { name, password };
+}
+
+impl crate::components::FromForm for SetUserEnabled {
+    fn from_form(field: impl Fn(&str) -> String) -> Self {
+        Self {
+            name: field("name"),
+            enabled: field("enabled") == "true",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,69 +282,5 @@ mod tests {
             check_new_password(&"p".repeat(257), "new").unwrap_err().field(),
             Some("new")
         );
-    }
-}
-
-impl crate::components::FromForm for SignIn {
-    fn from_form(field: impl Fn(&str) -> String) -> Self {
-        Self {
-            name: field("name"),
-            password: field("password"),
-            next: field("next"),
-        }
-    }
-}
-
-impl crate::components::FromForm for SignOut {
-    fn from_form(_: impl Fn(&str) -> String) -> Self {
-        Self {}
-    }
-}
-
-impl crate::components::FromForm for CompleteSetup {
-    fn from_form(field: impl Fn(&str) -> String) -> Self {
-        Self {
-            token: field("token"),
-            name: field("name"),
-            password: field("password"),
-            again: field("again"),
-        }
-    }
-}
-
-impl crate::components::FromForm for CreateUser {
-    fn from_form(field: impl Fn(&str) -> String) -> Self {
-        Self {
-            name: field("name"),
-            role: field("role"),
-            password: field("password"),
-        }
-    }
-}
-
-impl crate::components::FromForm for SetUserRole {
-    fn from_form(field: impl Fn(&str) -> String) -> Self {
-        Self {
-            name: field("name"),
-            role: field("role"),
-        }
-    }
-}
-
-impl crate::components::FromForm for SetUserEnabled {
-    fn from_form(field: impl Fn(&str) -> String) -> Self {
-        Self {
-            name: field("name"),
-            enabled: field("enabled") == "true",
-        }
-    }
-}
-
-impl crate::components::FromForm for ResetUserPassword {
-    fn from_form(field: impl Fn(&str) -> String) -> Self {
-        Self {
-            name: field("name"),
-            password: field("password"),
-        }
     }
 }

@@ -495,6 +495,31 @@ pub async fn delete_tag(id: String, key: String) -> Result<(), AppError> {
     crate::ssr::portal()?.delete_tag(&id, &key).await
 }
 
+crate::components::text_form! {
+    ModifyWorkspace { id, running_mode, auto_stop_minutes };
+    SetTag { id, key, value };
+    DeleteTag { id, key };
+}
+
+impl crate::components::FromForm for CreateWorkspaces {
+    fn from_form(field: impl Fn(&str) -> String) -> Self {
+        let checked = |name: &str| Some(field(name)).filter(|v| !v.is_empty());
+        Self {
+            form: CreateForm {
+                directory_id: field("form[directory_id]"),
+                bundle_id: field("form[bundle_id]"),
+                users: field("form[users]"),
+                running_mode: field("form[running_mode]"),
+                auto_stop_minutes: field("form[auto_stop_minutes]"),
+                root_volume_encrypted: checked("form[root_volume_encrypted]"),
+                user_volume_encrypted: checked("form[user_volume_encrypted]"),
+                volume_encryption_key: field("form[volume_encryption_key]"),
+                tags: field("form[tags]"),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -575,53 +600,5 @@ mod tests {
             BatchAction::Stop.check("AVAILABLE", "ALWAYS_ON").unwrap_err(),
             "only AutoStop WorkSpaces can be stopped; this one is ALWAYS_ON"
         );
-    }
-}
-
-impl crate::components::FromForm for ModifyWorkspace {
-    fn from_form(field: impl Fn(&str) -> String) -> Self {
-        Self {
-            id: field("id"),
-            running_mode: field("running_mode"),
-            auto_stop_minutes: field("auto_stop_minutes"),
-        }
-    }
-}
-
-impl crate::components::FromForm for SetTag {
-    fn from_form(field: impl Fn(&str) -> String) -> Self {
-        Self {
-            id: field("id"),
-            key: field("key"),
-            value: field("value"),
-        }
-    }
-}
-
-impl crate::components::FromForm for DeleteTag {
-    fn from_form(field: impl Fn(&str) -> String) -> Self {
-        Self {
-            id: field("id"),
-            key: field("key"),
-        }
-    }
-}
-
-impl crate::components::FromForm for CreateWorkspaces {
-    fn from_form(field: impl Fn(&str) -> String) -> Self {
-        let checked = |name: &str| Some(field(name)).filter(|v| !v.is_empty());
-        Self {
-            form: CreateForm {
-                directory_id: field("form[directory_id]"),
-                bundle_id: field("form[bundle_id]"),
-                users: field("form[users]"),
-                running_mode: field("form[running_mode]"),
-                auto_stop_minutes: field("form[auto_stop_minutes]"),
-                root_volume_encrypted: checked("form[root_volume_encrypted]"),
-                user_volume_encrypted: checked("form[user_volume_encrypted]"),
-                volume_encryption_key: field("form[volume_encryption_key]"),
-                tags: field("form[tags]"),
-            },
-        }
     }
 }

@@ -148,6 +148,20 @@ pub trait FromForm {
     fn from_form(field: impl Fn(&str) -> String) -> Self;
 }
 
+/// `FromForm` for server functions whose arguments are all text, each posted in the form field
+/// of its own name: `text_form!(SetTag { id, key, value });`.
+macro_rules! text_form {
+    ($($function:ident { $($field:ident),* $(,)? });+ $(;)?) => {$(
+        impl $crate::components::FromForm for $function {
+            #[allow(unused_variables)]
+            fn from_form(field: impl Fn(&str) -> String) -> Self {
+                Self { $($field: field(stringify!($field))),* }
+            }
+        }
+    )+};
+}
+pub(crate) use text_form;
+
 /// A form posting to a server function. Before the WASM loads (or without it) it is a plain
 /// `POST` to the function's URL; once hydrated it dispatches `action` and stays on the page.
 #[component]
