@@ -281,27 +281,33 @@ async fn unreadable_arguments_are_refused_with_the_reason_and_recorded() {
     let (status, body, _) = p.batch("explode", &["ws-00000001"]).await;
     assert_eq!((status, body["field"].as_str()), (400, Some("request")), "{body}");
     assert!(body["message"].as_str().unwrap().contains("explode"), "{body}");
-    // Not signed in: told to sign in first, nothing about the arguments.
+    // Not signed in: told to sign in first, nothing about the arguments. Sign-in needs no
+    // session, so its own unreadable request is told the reason.
     let anonymous = common::browser("anonymous/1.0");
-    let response = anonymous
-        .post(p.url("/api/workspaces/get"))
-        .form(&[("x", "y")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 401);
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({ "kind": "unauthorized" })
-    );
-    // Sign-in needs no session: its own unreadable request is told the reason.
-    let response = anonymous
-        .post(p.url("/api/auth/sign-in"))
-        .form(&[("name", "x")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 400);
+    for (endpoint, form, expected) in [
+        ("workspaces/get", ("x", "y"), (401, json!({ "kind": "unauthorized" }))),
+        (
+            "auth/sign-in",
+            ("name", "x"),
+            (
+                400,
+                json!({ "kind": "validation", "field": "request", "message": "missing field `password`" }),
+            ),
+        ),
+    ] {
+        let response = anonymous
+            .post(p.url(&format!("/api/{endpoint}")))
+            .form(&[form])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        assert_eq!(
+            (status, response.json::<Value>().await.unwrap()),
+            expected,
+            "{endpoint}"
+        );
+    }
 
     // Every attempt is in the audit log, with what was called and why it was refused.
     let records = p.records(&[("event", "InvalidRequest")]).await;
