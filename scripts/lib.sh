@@ -5,6 +5,40 @@ CARGO_LEPTOS_VERSION=0.3.10
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
+# Timed phases: `phase NAME` ends the previous one and starts NAME; `print_phases` lists them.
+PHASE_NAMES=()
+PHASE_SECS=()
+PHASE_STARTED=
+phase_end() {
+  if [ -n "$PHASE_STARTED" ]; then
+    PHASE_SECS+=($(($(date +%s) - PHASE_STARTED)))
+    PHASE_STARTED=
+  fi
+}
+phase() {
+  phase_end
+  step "$*"
+  PHASE_NAMES+=("$*")
+  PHASE_STARTED=$(date +%s)
+}
+print_phases() {
+  phase_end
+  local i total=0
+  echo "time per phase:"
+  for i in "${!PHASE_NAMES[@]}"; do
+    printf '  %5ss  %s\n' "${PHASE_SECS[$i]:-?}" "${PHASE_NAMES[$i]}"
+    total=$((total + ${PHASE_SECS[$i]:-0}))
+  done
+  printf '  %5ss  in all (%d min)\n' "$total" $((total / 60))
+}
+
+# Where cargo puts its build output: target/ unless CARGO_TARGET_DIR says otherwise.
+cargo_target_dir() {
+  local dir=${CARGO_TARGET_DIR:-target}
+  mkdir -p "$dir"
+  (cd "$dir" && pwd)
+}
+
 # Runs a command as root (directly when already root, else with sudo).
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -58,4 +92,13 @@ ensure_node_packages() {
 
 ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
+# cargo with the environment that `cargo leptos build` (debug) gives the server's build
+# (cargo-leptos 0.3.10, `ProjectConfig::to_envs`), so that tests and lints reuse its artifacts
+# instead of building a second set.
+leptos_cargo() {
+  LEPTOS_OUTPUT_NAME=workspaces-portal LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
+    LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=frontend LEPTOS_BIN_DIR=server \
+    LEPTOS_JS_MINIFY=false LEPTOS_HASH_FILES=false RUSTFLAGS="--cfg erase_components" cargo "$@"
 }

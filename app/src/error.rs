@@ -1,4 +1,5 @@
-//! The one error type that flows from the SDK and the services to the browser.
+//! The one error type that flows from the SDK and the services to the browser: what the user
+//! sees, the HTTP status it is answered with, and the code the audit log records for it.
 //!
 //! Internals never travel: an unexpected failure is logged on the server with a reference,
 //! and the browser gets only that reference.
@@ -63,6 +64,31 @@ impl AppError {
             AppError::TooManyRequests { .. } => 429,
             AppError::Unavailable { .. } => 503,
             AppError::Internal { .. } | AppError::Transport { .. } => 500,
+        }
+    }
+
+    /// CloudTrail's `errorCode` for a request that ended with this error: AWS's own code for
+    /// an upstream error, the portal's name for the others.
+    pub fn audit_code(&self) -> &str {
+        match self {
+            AppError::Upstream { code, .. } => code,
+            AppError::Validation { .. } => "ValidationError",
+            AppError::Unauthorized | AppError::Forbidden { .. } => "AccessDenied",
+            AppError::SignInFailed => "FailedAuthentication",
+            AppError::TooManyRequests { .. } => "Throttled",
+            AppError::NotFound { .. } => "NotFound",
+            AppError::Conflict { .. } => "Conflict",
+            AppError::Unavailable { .. } => "ServiceUnavailable",
+            AppError::Internal { .. } => "InternalError",
+            AppError::Transport { .. } => "TransportError",
+        }
+    }
+
+    /// CloudTrail's `errorMessage`: AWS's message for an upstream error, else what the user sees.
+    pub fn audit_message(&self) -> String {
+        match self {
+            AppError::Upstream { message, .. } => message.clone(),
+            other => other.to_string(),
         }
     }
 
@@ -133,6 +159,17 @@ impl FromServerFnError for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Outside server functions (the server's own handlers and middleware), an error is answered
+/// the same way: its status and its JSON.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status =
+            axum::http::StatusCode::from_u16(self.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(self)).into_response()
+    }
+}
 
 #[cfg(test)]
 mod tests {

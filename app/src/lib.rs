@@ -1,4 +1,12 @@
-//! WorkSpaces Portal: the Leptos application (pages, components, server functions).
+//! WorkSpaces Portal: the Leptos application, one folder per domain.
+//!
+//! - [`fleet`], [`catalog`], [`identity`], [`audit`]: each domain's types, server functions,
+//!   pages, and (feature `ssr`) its service on the server;
+//! - [`policy`]: who may call what — one table, read by the server and the pages;
+//! - [`ui`]: widgets the pages share; [`forms`]: forms that post to server functions;
+//!   [`url`]: the one codec for searches kept in URLs; [`error`]: the one error type;
+//! - `ssr`: what every domain shares on the server — state, the request pipeline, the
+//!   database, the WorkSpaces client.
 //!
 //! Rendered on the server (feature `ssr`) and hydrated in the browser (feature `hydrate`).
 
@@ -7,13 +15,14 @@
 #![recursion_limit = "256"]
 
 pub mod audit;
-pub mod auth;
 pub mod catalog;
-pub mod components;
 pub mod error;
-pub mod pages;
-pub mod validate;
-pub mod workspaces;
+pub mod fleet;
+pub mod forms;
+pub mod identity;
+pub mod policy;
+pub mod ui;
+pub mod url;
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -23,11 +32,11 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
-use components::Nav;
-use pages::{
-    AuditLogPage, AuditRecordPage, BundlesPage, CreatePage, DetailPage, DirectoriesPage, FleetPage, HomePage,
-    LoginPage, NotFound, SetupPage, UsersPage,
-};
+use audit::pages::{AuditLogPage, AuditRecordPage};
+use catalog::pages::{BundlesPage, DirectoriesPage};
+use fleet::pages::{CreatePage, DetailPage, FleetPage, HomePage};
+use identity::pages::{LoginPage, SetupPage, UsersPage};
+use ui::{Nav, NotFound};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,7 +62,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     // Who is signed in: read by the navigation and by pages that hide what the role can't do.
-    let who: components::WhoResource = Resource::new(|| (), |_| auth::who_am_i());
+    let who: ui::WhoResource = Resource::new(|| (), |_| identity::who_am_i());
     provide_context(who);
     view! {
         <Stylesheet id="leptos" href="/pkg/workspaces-portal.css"/>
@@ -110,145 +119,34 @@ fn RememberRoutedUrl() -> impl IntoView {
 // Each page is its own lazily loaded part of the browser bundle (split by `cargo leptos
 // --split`): the first load fetches the shell and the page it lands on, not every page.
 
-pub struct HomeRoute;
+/// A route whose page is loaded lazily: `lazy_page!(FleetRoute => FleetPage);`.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident;)+) => {$(
+        pub struct $route;
 
-#[lazy_route]
-impl LazyRoute for HomeRoute {
-    fn data() -> Self {
-        HomeRoute
-    }
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
 
-    fn view(_this: Self) -> AnyView {
-        view! { <HomePage/> }.into_any()
-    }
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )+};
 }
 
-pub struct FleetRoute;
-
-#[lazy_route]
-impl LazyRoute for FleetRoute {
-    fn data() -> Self {
-        FleetRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <FleetPage/> }.into_any()
-    }
-}
-
-pub struct CreateRoute;
-
-#[lazy_route]
-impl LazyRoute for CreateRoute {
-    fn data() -> Self {
-        CreateRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <CreatePage/> }.into_any()
-    }
-}
-
-pub struct DetailRoute;
-
-#[lazy_route]
-impl LazyRoute for DetailRoute {
-    fn data() -> Self {
-        DetailRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <DetailPage/> }.into_any()
-    }
-}
-
-pub struct BundlesRoute;
-
-#[lazy_route]
-impl LazyRoute for BundlesRoute {
-    fn data() -> Self {
-        BundlesRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <BundlesPage/> }.into_any()
-    }
-}
-
-pub struct DirectoriesRoute;
-
-#[lazy_route]
-impl LazyRoute for DirectoriesRoute {
-    fn data() -> Self {
-        DirectoriesRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <DirectoriesPage/> }.into_any()
-    }
-}
-
-pub struct AuditLogRoute;
-
-#[lazy_route]
-impl LazyRoute for AuditLogRoute {
-    fn data() -> Self {
-        AuditLogRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <AuditLogPage/> }.into_any()
-    }
-}
-
-pub struct AuditRecordRoute;
-
-#[lazy_route]
-impl LazyRoute for AuditRecordRoute {
-    fn data() -> Self {
-        AuditRecordRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <AuditRecordPage/> }.into_any()
-    }
-}
-
-pub struct UsersRoute;
-
-#[lazy_route]
-impl LazyRoute for UsersRoute {
-    fn data() -> Self {
-        UsersRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <UsersPage/> }.into_any()
-    }
-}
-
-pub struct LoginRoute;
-
-#[lazy_route]
-impl LazyRoute for LoginRoute {
-    fn data() -> Self {
-        LoginRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <LoginPage/> }.into_any()
-    }
-}
-
-pub struct SetupRoute;
-
-#[lazy_route]
-impl LazyRoute for SetupRoute {
-    fn data() -> Self {
-        SetupRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <SetupPage/> }.into_any()
-    }
+lazy_page! {
+    HomeRoute => HomePage;
+    FleetRoute => FleetPage;
+    CreateRoute => CreatePage;
+    DetailRoute => DetailPage;
+    BundlesRoute => BundlesPage;
+    DirectoriesRoute => DirectoriesPage;
+    AuditLogRoute => AuditLogPage;
+    AuditRecordRoute => AuditRecordPage;
+    UsersRoute => UsersPage;
+    LoginRoute => LoginPage;
+    SetupRoute => SetupPage;
 }

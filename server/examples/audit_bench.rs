@@ -7,9 +7,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app::audit::ssr::{
+    self as audit, record, AuditKey, AuditLog, AuditRecord, AuditSettings, PortalData, UserIdentity,
+};
 use app::audit::AuditQuery;
-use app::ssr::audit::{self, record, AuditKey, AuditLog, AuditRecord, AuditSettings, PortalData, UserIdentity};
+use app::audit::Outcome;
 use app::ssr::db;
+use clap::Parser;
 use serde_json::{json, Value};
 
 const EVENTS: &[&str] = &[
@@ -40,7 +44,7 @@ fn generated(n: u64, start: std::time::SystemTime) -> AuditRecord {
     AuditRecord {
         event_version: record::EVENT_VERSION.into(),
         user_identity: UserIdentity {
-            kind: "PortalUser".into(),
+            kind: record::IdentityKind::PortalUser,
             principal_id: user.clone(),
             user_name: user,
             portal_role: Some("operator".into()),
@@ -70,7 +74,7 @@ fn generated(n: u64, start: std::time::SystemTime) -> AuditRecord {
         recipient_account_id: Some("123456789012".into()),
         event_category: "Management".into(),
         additional_event_data: PortalData {
-            outcome: "completed".into(),
+            outcome: Outcome::Completed,
             portal_action: "bench".into(),
             resource_ids: vec![ws],
             failed_items: usize::from(failed),
@@ -221,7 +225,7 @@ async fn main() {
 
     // The audit log's share of a request, with the portal writing to this big log.
     drop(log);
-    let mut config = portal_server::Config::for_tests();
+    let mut config = portal_server::Config::parse_from(["workspaces-portal", "--listen", "127.0.0.1:0"]);
     config.database_url = url.clone();
     config.audit_key_file = key_file.clone().into();
     config.emulator_transition_delay_ms = 100;
@@ -232,8 +236,9 @@ async fn main() {
     let password = "benchmark password";
     running
         .portal
-        .auth()
-        .create("bench", app::auth::Role::Operator, password)
+        .identity
+        .users()
+        .create("bench", app::identity::Role::Operator, password)
         .await
         .unwrap();
     let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
@@ -298,9 +303,9 @@ async fn main() {
     for n in 0..1000 {
         let record = generated(n, start);
         let t = Instant::now();
-        let id = running.audit.begin(record.clone()).await.unwrap();
-        running.audit.finish(id, record).await.unwrap();
-        running.audit.settled().await.unwrap();
+        let id = running.portal.pipeline.audit().begin(record.clone()).await.unwrap();
+        running.portal.pipeline.audit().finish(id, record).await.unwrap();
+        running.portal.pipeline.audit().settled().await.unwrap();
         store_times.push(t.elapsed());
     }
     for v in [

@@ -3,50 +3,18 @@
 //! Queries are plain SQL with bound parameters (no SQLite-only functions beyond `INSERT OR
 //! IGNORE`/`OR REPLACE`), so that PostgreSQL can follow.
 
-use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Connection;
 
 pub type Db = sqlx::SqlitePool;
 
-/// The schema, from `migrations/`, compiled into the binary.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "audit log", include_str!("../../../migrations/0001_audit_log.sql")),
-    (
-        2,
-        "users and sessions",
-        include_str!("../../../migrations/0002_users_sessions.sql"),
-    ),
-    (
-        3,
-        "pending audit records",
-        include_str!("../../../migrations/0003_audit_pending.sql"),
-    ),
-];
-
-pub fn migrator() -> Migrator {
-    Migrator {
-        migrations: Cow::Owned(
-            MIGRATIONS
-                .iter()
-                .map(|(version, description, sql)| {
-                    Migration::new(
-                        *version,
-                        Cow::Borrowed(*description),
-                        MigrationType::Simple,
-                        Cow::Borrowed(*sql),
-                        false,
-                    )
-                })
-                .collect(),
-        ),
-        ..Migrator::DEFAULT
-    }
-}
+/// The schema: every file in `migrations/`, compiled into the binary (`app/build.rs` makes a
+/// new file rebuild it).
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
 /// Opens (creating the file and its directory if needed) and migrates the database at `url`,
 /// e.g. `sqlite://data/portal.db`.
@@ -79,7 +47,7 @@ async fn open_with(url: &str, create: bool) -> Result<Db, sqlx::Error> {
     // Migrate and refresh the query planner's statistics before the pool's connections load
     // them: without statistics, a compound filter can pick an index that scans the whole log.
     let mut first = SqliteConnection::connect_with(&options).await?;
-    migrator().run(&mut first).await?;
+    MIGRATOR.run(&mut first).await?;
     optimize(&mut first).await?;
     first.close().await?;
     SqlitePoolOptions::new()

@@ -1,20 +1,37 @@
-//! Everything that runs only on the server: state, the WorkSpaces client, the services.
-//! None of it is compiled into the browser bundle.
+//! What every domain shares on the server (none of it reaches the browser bundle): the state
+//! every page render and server function sees ([`AppState`], [`Portal`]), the request pipeline
+//! ([`pipeline`]), the database ([`db`]) and the WorkSpaces client ([`workspaces`]). Who may call
+//! what is the policy table, `crate::policy`, shared with the pages.
 
-pub mod audit;
-pub mod auth;
 pub mod db;
-mod mapping;
-mod service;
+pub mod pipeline;
+pub mod workspaces;
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use leptos::prelude::*;
 
-use crate::error::{AppError, AppResult};
+pub use ipnet::IpNet;
+pub use pipeline::{
+    audit_unavailable, note_error_message, note_identity, note_params, note_request_id, Audited, Caller, Kind,
+    Operation, Pipeline, PipelineSettings, Principal,
+};
 
-pub use service::{audit_error, Portal, PortalSettings};
+use crate::catalog::ssr::Catalog;
+use crate::error::{AppError, AppResult};
+use crate::fleet::ssr::Fleet;
+use crate::identity::ssr::Identity;
+
+/// The portal's services, one per domain, and what they share.
+pub struct Portal {
+    pub pipeline: Pipeline,
+    pub db: db::Db,
+    pub workspaces: workspaces::Client,
+    pub identity: Identity,
+    pub catalog: Arc<Catalog>,
+    pub fleet: Fleet,
+}
 
 /// The server's shared state, provided to every page render and server function.
 #[derive(Clone, FromRef)]
@@ -23,19 +40,19 @@ pub struct AppState {
     pub portal: Arc<Portal>,
 }
 
-/// The service layer, from inside a server function.
-pub fn portal() -> AppResult<Arc<Portal>> {
-    use_context::<AppState>().map(|s| s.portal).ok_or_else(|| {
+/// The services, and who makes the request being served — what every server function's one
+/// line starts with.
+pub fn request() -> AppResult<(Arc<Portal>, Caller)> {
+    let portal = use_context::<AppState>().map(|s| s.portal).ok_or_else(|| {
         let reference = reference();
         tracing::error!(%reference, "server function called without the portal state in context");
         AppError::Internal { reference }
-    })
-}
-
-/// The signed-in user of the request being served, if any (put there by the server's
-/// session middleware).
-pub fn identity() -> Option<auth::Identity> {
-    use_context::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<auth::Identity>().cloned())
+    })?;
+    let caller = match use_context::<axum::http::request::Parts>() {
+        Some(parts) => portal.pipeline.caller_of(&parts),
+        None => return Err(internal("server function called outside an HTTP request")),
+    };
+    Ok((portal, caller))
 }
 
 /// An unexpected failure: logged here with a reference, which alone reaches the browser.
@@ -47,13 +64,29 @@ pub fn internal(detail: impl std::fmt::Display) -> AppError {
 
 /// A short reference that ties an error the user sees to its lines in the server log.
 pub fn reference() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::time::{SystemTime, UNIX_EPOCH};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{:08x}", (nanos ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)) as u32)
+    let mut bytes = [0u8; 4];
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = (std::process::id() ^ std::time::Instant::now().elapsed().subsec_nanos()).to_le_bytes();
+    }
+    hex::encode(bytes)
+}
+
+/// A value read at some moment, shared by the requests that reuse it.
+pub struct Cached<T> {
+    pub at: std::time::Instant,
+    pub value: Arc<T>,
+}
+
+impl<T> Cached<T> {
+    pub fn new(value: T) -> Self {
+        Cached {
+            at: std::time::Instant::now(),
+            value: Arc::new(value),
+        }
+    }
+
+    /// Whether it was read less than `ttl` ago.
+    pub fn fresh(&self, ttl: std::time::Duration) -> bool {
+        self.at.elapsed() < ttl
+    }
 }

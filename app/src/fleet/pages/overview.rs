@@ -1,0 +1,98 @@
+//! `/`: the fleet at a glance.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::fleet::*;
+use crate::ui::{ErrorBox, StateBadge};
+use crate::url;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let summary = Resource::new(|| (), |_| fleet_summary());
+    view! {
+        <Title text="Overview — WorkSpaces Portal"/>
+        <h1>"Fleet overview"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match summary.await {
+                    Ok(s) => Either::Left(view! {
+                        <p class="count">{format!("{} WorkSpaces", s.total)}</p>
+                        <div class="columns three">
+                            <Chart title="By state" counts=s.by_state.clone() total=s.total link="state"/>
+                            <Chart title="By directory" counts=s.by_directory.clone() total=s.total link=""/>
+                            <Chart title="By running mode" counts=s.by_running_mode.clone() total=s.total link="mode"/>
+                        </div>
+                        <Attention items=s.attention.clone()/>
+                    }),
+                    Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Horizontal bars; each label links to the fleet filtered by it when `link` names a filter.
+#[component]
+fn Chart(title: &'static str, counts: Vec<Count>, total: usize, link: &'static str) -> impl IntoView {
+    let rows = counts
+        .into_iter()
+        .map(|c| {
+            let share = if total == 0 {
+                0.0
+            } else {
+                c.count as f64 * 100.0 / total as f64
+            };
+            let label = if link.is_empty() {
+                Either::Left(view! { <span>{c.label.clone()}</span> })
+            } else {
+                Either::Right(
+                    view! { <a href=format!("/workspaces?{link}={}", url::encode(&c.label))>{c.label.clone()}</a> },
+                )
+            };
+            view! {
+                <li>
+                    <span class="bar-label">{label}</span>
+                    <span class="bar" role="img" aria-label=format!("{} of {total}", c.count)>
+                        <span class="bar-fill" style=format!("width: {share:.1}%")></span>
+                    </span>
+                    <span class="bar-count">{c.count}</span>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card">
+            <h2>{title}</h2>
+            <ul class="chart">{rows}</ul>
+        </section>
+    }
+}
+
+#[component]
+fn Attention(items: Vec<WorkspaceSummary>) -> impl IntoView {
+    if items.is_empty() {
+        return Either::Left(
+            view! { <section class="card"><h2>"Needs attention"</h2><p>"No WorkSpace is in ERROR, IMPAIRED or UNHEALTHY."</p></section> },
+        );
+    }
+    Either::Right(view! {
+        <section class="card">
+            <h2>{format!("Needs attention ({})", items.len())}</h2>
+            <table>
+                <thead><tr><th scope="col">"WorkSpace"</th><th scope="col">"User"</th><th scope="col">"State"</th><th scope="col">"Error"</th></tr></thead>
+                <tbody>
+                    {items.into_iter().map(|w| view! {
+                        <tr>
+                            <td><a class="mono" href=format!("/workspaces/{}", w.id)>{w.id.to_string()}</a></td>
+                            <td>{w.user_name.clone()}</td>
+                            <td><StateBadge state=w.state.clone()/></td>
+                            <td>{w.error_message.clone().unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    })
+}

@@ -1,0 +1,195 @@
+//! The fleet view's search: filters, sort and page, every field in the URL's query string.
+
+use serde::{Deserialize, Serialize};
+
+use super::{RunningMode, WorkspaceState, WorkspaceSummary};
+use crate::url::{url_query, QueryValue};
+
+pub const DEFAULT_PER_PAGE: usize = 50;
+pub const PER_PAGE_CHOICES: &[usize] = &[25, 50, 100, 200];
+
+/// The columns the fleet can be sorted by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SortColumn {
+    #[default]
+    Id,
+    User,
+    State,
+    Directory,
+    Bundle,
+    Mode,
+    Ip,
+    Computer,
+}
+
+impl SortColumn {
+    pub const ALL: [SortColumn; 8] = [
+        SortColumn::Id,
+        SortColumn::User,
+        SortColumn::State,
+        SortColumn::Directory,
+        SortColumn::Bundle,
+        SortColumn::Mode,
+        SortColumn::Ip,
+        SortColumn::Computer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortColumn::Id => "id",
+            SortColumn::User => "user",
+            SortColumn::State => "state",
+            SortColumn::Directory => "directory",
+            SortColumn::Bundle => "bundle",
+            SortColumn::Mode => "mode",
+            SortColumn::Ip => "ip",
+            SortColumn::Computer => "computer",
+        }
+    }
+
+    /// What a row is sorted by in this column (ties are broken by ID).
+    pub fn key(self, w: &WorkspaceSummary) -> String {
+        match self {
+            SortColumn::Id => w.id.to_string(),
+            SortColumn::User => w.user_name.to_lowercase(),
+            SortColumn::State => w.state.as_str().to_string(),
+            SortColumn::Directory => w.directory_alias.clone().unwrap_or_else(|| w.directory_id.to_string()),
+            SortColumn::Bundle => w.bundle_name.clone().unwrap_or_else(|| w.bundle_id.to_string()),
+            SortColumn::Mode => w.running_mode.as_str().to_string(),
+            SortColumn::Ip => w.ip_address.as_deref().map(ip_sort_key).unwrap_or_default(),
+            SortColumn::Computer => w.computer_name.clone().unwrap_or_default(),
+        }
+    }
+}
+
+impl QueryValue for SortColumn {
+    fn parse(text: &str) -> Option<Self> {
+        SortColumn::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+    fn render(&self) -> String {
+        self.as_str().to_string()
+    }
+}
+
+/// Sorts 10.0.2.5 before 10.0.10.1.
+fn ip_sort_key(ip: &str) -> String {
+    ip.split('.')
+        .map(|part| format!("{:0>3}", part))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The fleet view's filters, sort and page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetQuery {
+    pub state: Option<WorkspaceState>,
+    pub directory: String,
+    pub bundle: String,
+    pub mode: Option<RunningMode>,
+    /// Case-insensitive substring of the user name.
+    pub user: String,
+    pub tag_key: String,
+    pub tag_value: String,
+    pub sort: SortColumn,
+    pub desc: bool,
+    /// 1-based.
+    pub page: usize,
+    pub per_page: usize,
+}
+
+impl Default for FleetQuery {
+    fn default() -> Self {
+        FleetQuery {
+            state: None,
+            directory: String::new(),
+            bundle: String::new(),
+            mode: None,
+            user: String::new(),
+            tag_key: String::new(),
+            tag_value: String::new(),
+            sort: SortColumn::Id,
+            desc: false,
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+impl FleetQuery {
+    fn normalize(mut self) -> Self {
+        self.page = self.page.max(1);
+        if !PER_PAGE_CHOICES.contains(&self.per_page) {
+            self.per_page = DEFAULT_PER_PAGE;
+        }
+        self
+    }
+}
+
+url_query!(FleetQuery, "/workspaces", normalize = FleetQuery::normalize, {
+    state, directory, bundle, mode, user, tag_key, tag_value, sort, desc, page, per_page
+});
+
+/// One page of the fleet, with what its filters can choose from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FleetPage {
+    pub items: Vec<WorkspaceSummary>,
+    /// WorkSpaces matching the filters, over the whole fleet.
+    pub total: usize,
+    /// WorkSpaces in the fleet, unfiltered.
+    pub fleet_size: usize,
+    pub page: usize,
+    pub per_page: usize,
+    pub pages: usize,
+    /// Choices for the directory and bundle filters.
+    pub directories: Vec<Choice>,
+    pub bundles: Vec<Choice>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::url::UrlQuery;
+
+    #[test]
+    fn a_query_survives_the_url() {
+        let q = FleetQuery {
+            state: Some(WorkspaceState::Stopped),
+            user: "a b&c".into(),
+            sort: SortColumn::User,
+            desc: true,
+            page: 3,
+            per_page: 100,
+            ..Default::default()
+        };
+        let qs = q.to_query_string();
+        assert_eq!(
+            qs,
+            "state=STOPPED&user=a%20b%26c&sort=user&desc=true&page=3&per_page=100"
+        );
+        let pairs: Vec<(String, String)> = qs
+            .split('&')
+            .map(|p| p.split_once('=').unwrap())
+            .map(|(k, v)| (k.to_string(), v.replace("%20", " ").replace("%26", "&")))
+            .collect();
+        let back = FleetQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(back, q);
+    }
+
+    #[test]
+    fn bad_url_values_fall_back_to_defaults() {
+        let q = FleetQuery::from_pairs([("page", "-4"), ("per_page", "7"), ("sort", "password")]);
+        assert_eq!((q.page, q.per_page, q.sort), (1, DEFAULT_PER_PAGE, SortColumn::Id));
+        assert_eq!(FleetQuery::default().href(), "/workspaces");
+    }
+
+    #[test]
+    fn ip_addresses_sort_numerically() {
+        assert!(ip_sort_key("10.0.2.5") < ip_sort_key("10.0.10.1"));
+    }
+}

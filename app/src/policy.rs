@@ -1,0 +1,147 @@
+//! Who may call what: one table, keyed by the server function (its `ServerFn::PATH`) and the
+//! operation it performs (CloudTrail's event name — a batch call is one of five), read by the
+//! request pipeline on the server, which enforces it; by the pages, which only hide what would
+//! be refused; and by the endpoint × role matrix test, which checks both against each other.
+
+use leptos::server_fn::ServerFn;
+
+use crate::audit::{GetAuditRecord, ListAudit, EXPORT_PATH};
+use crate::catalog::{ListBundles, ListDirectories};
+use crate::fleet::{
+    CreateWorkspaces, DeleteTag, FleetSummary, GetWorkspace, ListWorkspaces, ModifyWorkspace, RefreshWorkspaces,
+    RunBatch, SetTag,
+};
+use crate::identity::{
+    CompleteSetup, CreateUser, ListUsers, ResetUserPassword, Role, SetUserEnabled, SetUserRole, SignIn, SignOut, WhoAmI,
+};
+
+/// What a caller must be for an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Anyone, signed in or not: signing in and out, first-run setup.
+    Public,
+    /// A signed-in user whose role includes this one.
+    AtLeast(Role),
+}
+
+impl Rule {
+    /// Whether a caller signed in with `role` (`None`: not signed in) passes.
+    pub fn allows(self, role: Option<Role>) -> bool {
+        match self {
+            Rule::Public => true,
+            Rule::AtLeast(needed) => role.is_some_and(|r| r.allows(needed)),
+        }
+    }
+
+    /// The least role the rule asks for (`None`: anyone).
+    pub fn least_role(self) -> Option<Role> {
+        match self {
+            Rule::Public => None,
+            Rule::AtLeast(role) => Some(role),
+        }
+    }
+}
+
+/// One row of the table.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry {
+    /// The server function's path (`ServerFn::PATH`), or the route of a plain handler.
+    pub endpoint: &'static str,
+    /// The operation: CloudTrail's `eventName` of its audit record.
+    pub event: &'static str,
+    pub rule: Rule,
+}
+
+const fn entry(endpoint: &'static str, event: &'static str, rule: Rule) -> Entry {
+    Entry { endpoint, event, rule }
+}
+
+use Role::{Admin, Operator, Viewer};
+use Rule::{AtLeast, Public};
+
+/// The whole policy. A server function missing here is refused by the pipeline (and fails the
+/// matrix test).
+pub const TABLE: &[Entry] = &[
+    // identity
+    entry(WhoAmI::PATH, "GetSignedInUser", Public),
+    entry(SignIn::PATH, "SignIn", Public),
+    entry(SignOut::PATH, "SignOut", Public),
+    entry(CompleteSetup::PATH, "CompleteSetup", Public),
+    entry(ListUsers::PATH, "ListUsers", AtLeast(Admin)),
+    entry(CreateUser::PATH, "CreateUser", AtLeast(Admin)),
+    entry(SetUserRole::PATH, "SetUserRole", AtLeast(Admin)),
+    entry(SetUserEnabled::PATH, "EnableUser", AtLeast(Admin)),
+    entry(SetUserEnabled::PATH, "DisableUser", AtLeast(Admin)),
+    entry(ResetUserPassword::PATH, "ResetUserPassword", AtLeast(Admin)),
+    // fleet: reads
+    entry(ListWorkspaces::PATH, "DescribeWorkspaces", AtLeast(Viewer)),
+    entry(FleetSummary::PATH, "DescribeWorkspaces", AtLeast(Viewer)),
+    entry(GetWorkspace::PATH, "DescribeWorkspaces", AtLeast(Viewer)),
+    entry(RefreshWorkspaces::PATH, "DescribeWorkspaces", AtLeast(Viewer)),
+    // fleet: writes
+    entry(RunBatch::PATH, "StartWorkspaces", AtLeast(Operator)),
+    entry(RunBatch::PATH, "StopWorkspaces", AtLeast(Operator)),
+    entry(RunBatch::PATH, "RebootWorkspaces", AtLeast(Operator)),
+    entry(RunBatch::PATH, "RebuildWorkspaces", AtLeast(Admin)),
+    entry(RunBatch::PATH, "TerminateWorkspaces", AtLeast(Admin)),
+    entry(CreateWorkspaces::PATH, "CreateWorkspaces", AtLeast(Operator)),
+    entry(ModifyWorkspace::PATH, "ModifyWorkspaceProperties", AtLeast(Operator)),
+    entry(SetTag::PATH, "CreateTags", AtLeast(Operator)),
+    entry(DeleteTag::PATH, "DeleteTags", AtLeast(Operator)),
+    // catalog
+    entry(ListBundles::PATH, "DescribeWorkspaceBundles", AtLeast(Viewer)),
+    entry(ListDirectories::PATH, "DescribeWorkspaceDirectories", AtLeast(Viewer)),
+    // audit
+    entry(ListAudit::PATH, "LookupAuditRecords", AtLeast(Viewer)),
+    entry(GetAuditRecord::PATH, "GetAuditRecord", AtLeast(Viewer)),
+    entry(EXPORT_PATH, "ExportAuditRecords", AtLeast(Viewer)),
+];
+
+/// The rule for an operation; `None` when the table has no row for it.
+pub fn rule(endpoint: &str, event: &str) -> Option<Rule> {
+    TABLE
+        .iter()
+        .find(|e| e.endpoint == endpoint && e.event == event)
+        .map(|e| e.rule)
+}
+
+/// Whether `role` may perform the operation (false for an operation the table lacks).
+pub fn allows(role: Role, endpoint: &str, event: &str) -> bool {
+    rule(endpoint, event).is_some_and(|r| r.allows(Some(role)))
+}
+
+/// The least role an operation needs, for pages that say why something is not offered.
+pub fn least_role(endpoint: &str, event: &str) -> Option<Role> {
+    rule(endpoint, event).and_then(Rule::least_role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_one_row() {
+        for (i, a) in TABLE.iter().enumerate() {
+            assert!(a.endpoint.starts_with("/api/"), "{}", a.endpoint);
+            for b in &TABLE[i + 1..] {
+                assert!(
+                    a.endpoint != b.endpoint || a.event != b.event,
+                    "{} {} is listed twice",
+                    a.endpoint,
+                    a.event
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rules_follow_the_roles() {
+        assert!(allows(Role::Operator, RunBatch::PATH, "StopWorkspaces"));
+        assert!(!allows(Role::Operator, RunBatch::PATH, "TerminateWorkspaces"));
+        assert!(allows(Role::Admin, RunBatch::PATH, "TerminateWorkspaces"));
+        assert!(!allows(Role::Admin, RunBatch::PATH, "NoSuchAction"));
+        assert!(rule(SignIn::PATH, "SignIn").unwrap().allows(None));
+        assert!(!rule(ListWorkspaces::PATH, "DescribeWorkspaces").unwrap().allows(None));
+        assert_eq!(least_role(ListUsers::PATH, "ListUsers"), Some(Role::Admin));
+    }
+}

@@ -1,0 +1,182 @@
+//! The portal's configuration: every flag of `workspaces-portal`, each with its environment
+//! variable, and the subcommands.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use app::audit::ssr::AuditKey;
+use app::audit::AuditQuery;
+use app::ssr::db::{self, Db};
+use app::ssr::pipeline::parse_network;
+use app::ssr::IpNet;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::cli::UserCommand;
+
+/// Where the portal sends its WorkSpaces requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// The built-in WorkSpaces emulator, started in-process (no AWS account needed).
+    Emulator,
+    /// Amazon WorkSpaces, configured the standard AWS way: credentials chain, AWS_PROFILE,
+    /// AWS_REGION, AWS_ENDPOINT_URL_WORKSPACES.
+    Aws,
+}
+
+/// WorkSpaces Portal: administer an Amazon WorkSpaces fleet from the browser.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "workspaces-portal", version)]
+pub struct Config {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The portal's database. SQLite by default; the file and its directory are created.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/portal.db", global = true)]
+    pub database_url: String,
+
+    /// The key that signs the audit log's checkpoints (hex; created with a random key if
+    /// missing). Keep it apart from the database for the signatures to mean something.
+    #[arg(long, env = "PORTAL_AUDIT_KEY_FILE", default_value = "data/audit.key", global = true)]
+    pub audit_key_file: PathBuf,
+
+    /// Address to listen on.
+    #[arg(long, env = "PORTAL_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// WorkSpaces endpoint: the embedded emulator, or AWS.
+    #[arg(long, env = "PORTAL_WORKSPACES", value_enum, default_value = "emulator")]
+    pub workspaces: Backend,
+
+    /// Embedded emulator only: time spent in each transitional state, in milliseconds.
+    #[arg(long, env = "PORTAL_EMULATOR_TRANSITION_DELAY_MS", default_value_t = 3000)]
+    pub emulator_transition_delay_ms: u64,
+
+    /// Embedded emulator only: seed this many WorkSpaces instead of the default 40.
+    #[arg(long, env = "PORTAL_EMULATOR_SEED_WORKSPACES")]
+    pub emulator_seed_workspaces: Option<usize>,
+
+    /// How long, in milliseconds, a walk of the whole fleet counts as fresh. An older walk is
+    /// still shown while a fresh one runs in the background; 0 walks on every request.
+    /// Changes made through the portal are visible at once regardless.
+    #[arg(long, env = "PORTAL_FLEET_CACHE_MS", default_value_t = 2000)]
+    pub fleet_cache_ms: u64,
+
+    /// Delete audit records older than this many days (checked hourly); 0 keeps them all.
+    /// Verification still works: the first kept record's predecessor hash is kept.
+    #[arg(long, env = "PORTAL_AUDIT_RETENTION_DAYS", default_value_t = 0)]
+    pub audit_retention_days: u32,
+
+    /// A proxy (address or CIDR network) whose X-Forwarded-For header is believed for the
+    /// client address in the audit log. Repeat, or separate with commas.
+    #[arg(long = "trusted-proxy", env = "PORTAL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// The AWS account ID recorded as recipientAccountId (the emulator's account by default
+    /// with the emulator).
+    #[arg(long, env = "PORTAL_AWS_ACCOUNT_ID")]
+    pub aws_account_id: Option<String>,
+
+    /// A signed-in session unused for this many seconds ends.
+    #[arg(long, env = "PORTAL_SESSION_IDLE_SECS", default_value_t = 1800)]
+    pub session_idle_secs: u64,
+
+    /// A session ends this many seconds after sign-in, however much it is used.
+    #[arg(long, env = "PORTAL_SESSION_LIFETIME_SECS", default_value_t = 43200)]
+    pub session_lifetime_secs: u64,
+
+    /// Mark the session cookie Secure (sent over HTTPS only). Set it whenever the portal is
+    /// reached over HTTPS, e.g. behind a TLS-terminating proxy.
+    #[arg(long, env = "PORTAL_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Check or export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Manage the portal's users (add, list, set-role, disable, enable, reset-password).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and the signed checkpoints. Prints how many records verified, or
+    /// the first record where the chain breaks (and exits with status 1).
+    Verify,
+    /// Write the matching records to stdout, oldest first, streamed.
+    Export {
+        /// cloudtrail ({"Records": [...]}) or csv.
+        #[arg(long, default_value = "cloudtrail")]
+        format: String,
+        /// Only this event name (e.g. TerminateWorkspaces).
+        #[arg(long)]
+        event: Option<String>,
+        /// Only this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only requests that touched this resource (e.g. a WorkSpace ID).
+        #[arg(long)]
+        resource: Option<String>,
+        /// From this time on (UTC, e.g. 2026-11-22T10:00).
+        #[arg(long)]
+        from: Option<String>,
+        /// Before this time (UTC).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only requests from this address.
+        #[arg(long)]
+        ip: Option<String>,
+        /// Include read-only events (left out by default, as on the audit page).
+        #[arg(long)]
+        reads: bool,
+        /// Only failed requests and requests with per-item failures.
+        #[arg(long)]
+        errors: bool,
+    },
+}
+
+impl AuditCommand {
+    /// The export's search, as the audit page would express it.
+    pub fn query(&self) -> Option<(String, AuditQuery)> {
+        match self {
+            AuditCommand::Verify => None,
+            AuditCommand::Export {
+                format,
+                event,
+                user,
+                resource,
+                from,
+                to,
+                ip,
+                reads,
+                errors,
+            } => Some((
+                format.clone(),
+                AuditQuery {
+                    event: event.clone().unwrap_or_default(),
+                    user: user.clone().unwrap_or_default(),
+                    resource: resource.clone().unwrap_or_default(),
+                    from: from.clone().unwrap_or_default(),
+                    to: to.clone().unwrap_or_default(),
+                    ip: ip.clone().unwrap_or_default(),
+                    reads: *reads,
+                    errors: *errors,
+                    before: None,
+                },
+            )),
+        }
+    }
+}
+
+impl Config {
+    /// Opens (and migrates) the database and loads the audit key.
+    pub async fn open_database(&self) -> std::io::Result<(Db, AuditKey)> {
+        let db = db::open(&self.database_url)
+            .await
+            .map_err(|e| std::io::Error::other(format!("database {}: {e}", self.database_url)))?;
+        let key = AuditKey::load_or_create(&self.audit_key_file)?;
+        Ok((db, key))
+    }
+}

@@ -1,0 +1,192 @@
+//! Start-up: the database and audit log, the WorkSpaces client (the embedded emulator or AWS),
+//! the services, the upkeep tasks, and the listening server. The binary and the integration
+//! tests start the portal the same way.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::audit::ssr::{AuditLog, AuditSettings};
+use app::catalog::ssr::Catalog;
+use app::fleet::ssr::{Fleet, FleetSettings};
+use app::identity::ssr::{Identity, IdentitySettings};
+use app::ssr::{workspaces, AppState, Pipeline, PipelineSettings, Portal};
+use aws_config::BehaviorVersion;
+use leptos::prelude::*;
+
+use crate::config::{Backend, Config};
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub portal: Arc<Portal>,
+    /// First run only: the token of the setup link printed to the log.
+    pub setup_token: Option<String>,
+    pub emulator: Option<workspaces_emulator::Emulator>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+fn failed(what: &str) -> impl Fn(app::error::AppError) -> std::io::Error + '_ {
+    move |e| std::io::Error::other(format!("{what}: {e}"))
+}
+
+/// The WorkSpaces client for the configured backend. With the emulator, it also returns the
+/// emulator, whose state tests may inspect.
+pub async fn workspaces_client(
+    config: &Config,
+) -> std::io::Result<(workspaces::Client, Option<workspaces_emulator::Emulator>)> {
+    match config.workspaces {
+        Backend::Aws => {
+            let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            Ok((
+                workspaces::client(aws_sdk_workspaces::config::Builder::from(&shared)),
+                None,
+            ))
+        }
+        Backend::Emulator => {
+            let emulator = workspaces_emulator::Emulator::new(workspaces_emulator::Config {
+                settings: workspaces_emulator::Settings {
+                    transition_delay: Duration::from_millis(config.emulator_transition_delay_ms),
+                    ..Default::default()
+                },
+                seed: workspaces_emulator::Seed {
+                    workspaces: config
+                        .emulator_seed_workspaces
+                        .unwrap_or(workspaces_emulator::seed::DEFAULT_FLEET_SIZE),
+                },
+            });
+            let addr = workspaces_emulator::spawn(emulator.clone()).await?;
+            tracing::info!(endpoint = %format!("http://{addr}"), "embedded WorkSpaces emulator started");
+            // The same SDK client as for AWS, pointed at the emulator; the keys are not secret.
+            let sdk_config = aws_sdk_workspaces::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(aws_sdk_workspaces::config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_workspaces::config::Credentials::new(
+                    "EMULATOR",
+                    "EMULATOR",
+                    None,
+                    None,
+                    "embedded-emulator",
+                ))
+                .endpoint_url(format!("http://{addr}"));
+            Ok((workspaces::client(sdk_config), Some(emulator)))
+        }
+    }
+}
+
+/// Leptos' site options; the output name is fixed by cargo-leptos at build time.
+pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
+    let mut options = get_configuration(None).map(|c| c.leptos_options).unwrap_or_else(|_| {
+        LeptosOptions::builder()
+            .output_name("workspaces-portal")
+            .site_root("target/site")
+            .build()
+    });
+    if options.output_name.is_empty() {
+        options.output_name = "workspaces-portal".into();
+    }
+    options.site_addr = listen;
+    options
+}
+
+/// Builds the portal's services from `config`: what the server and the tests share.
+pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<workspaces_emulator::Emulator>)> {
+    let (db, key) = config.open_database().await?;
+    let audit = AuditLog::open(
+        db.clone(),
+        AuditSettings {
+            retention_days: config.audit_retention_days,
+            ..AuditSettings::new(key)
+        },
+    )
+    .await
+    .map_err(|e| std::io::Error::other(format!("audit log: {e}")))?;
+    let (client, emulator) = workspaces_client(config).await?;
+    let account_id = config.aws_account_id.clone().or_else(|| {
+        emulator
+            .as_ref()
+            .map(|_| workspaces_emulator::seed::DEFAULT_ACCOUNT_ID.to_string())
+    });
+    let pipeline = Pipeline::new(
+        audit,
+        PipelineSettings {
+            region: client.config().region().map(|r| r.to_string()).unwrap_or_default(),
+            account_id,
+            trusted_proxies: config.trusted_proxies.clone(),
+        },
+    );
+    let identity = Identity::new(
+        db.clone(),
+        pipeline.clone(),
+        IdentitySettings {
+            idle_timeout: Duration::from_secs(config.session_idle_secs.max(1)),
+            lifetime: Duration::from_secs(config.session_lifetime_secs.max(1)),
+            secure_cookies: config.secure_cookies,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(failed("users"))?;
+    let catalog = Arc::new(Catalog::new(client.clone(), pipeline.clone(), Duration::from_secs(60)));
+    let fleet = Fleet::new(
+        client.clone(),
+        pipeline.clone(),
+        catalog.clone(),
+        FleetSettings {
+            walk_ttl: Duration::from_millis(config.fleet_cache_ms),
+            ..Default::default()
+        },
+    );
+    let portal = Portal {
+        pipeline,
+        db,
+        workspaces: client,
+        identity,
+        catalog,
+        fleet,
+    };
+    Ok((portal, emulator))
+}
+
+/// Builds the app from `config` and serves it in the background.
+pub async fn start(config: Config) -> std::io::Result<Running> {
+    let (portal, emulator) = services(&config).await?;
+    let setup_token = portal.identity.first_run_token().await.map_err(failed("users"))?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let portal = Arc::new(portal);
+    if let Some(token) = &setup_token {
+        tracing::warn!(
+            "no user exists yet: open http://{addr}/setup?token={token} to create the first administrator \
+             (the link works once; or use `workspaces-portal user add --role admin`)"
+        );
+    }
+    // Hourly: forget expired sessions.
+    let upkeep = portal.clone();
+    tokio::spawn(async move {
+        loop {
+            match upkeep.identity.delete_expired_sessions().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "deleted expired sessions"),
+                Err(e) => tracing::warn!(error = %e, "deleting expired sessions failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
+    let state = AppState {
+        leptos_options: leptos_options(addr),
+        portal: portal.clone(),
+    };
+    let app = crate::router::router(state);
+    let task =
+        tokio::spawn(
+            async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
+        );
+    Ok(Running {
+        addr,
+        portal,
+        setup_token,
+        emulator,
+        task,
+    })
+}

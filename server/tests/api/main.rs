@@ -1,0 +1,8 @@
+//! The integration tests: the real portal on port 0 with the embedded emulator, driven over
+//! HTTP. One test binary (one link of the whole app), one harness, a file per domain.
+
+mod audit;
+mod fleet;
+mod harness;
+mod identity;
+mod matrix;
