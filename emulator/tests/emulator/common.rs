@@ -1,7 +1,5 @@
 //! Shared set-up: an emulator on a free port and a real `aws-sdk-workspaces` client for it.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::time::Duration;
 

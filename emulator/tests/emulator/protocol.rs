@@ -1,13 +1,11 @@
 //! The wire protocol as any AWS client sees it, and fault injection: raw HTTP where an SDK
 //! would never send such a request, the SDK where it matters how the SDK reacts.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use crate::common::{self, call, raw, start};
 use aws_sdk_workspaces::config::retry::RetryConfig;
 use aws_sdk_workspaces::error::ProvideErrorMetadata;
-use common::{call, raw, start};
 
 const SIGNED: (&str, &str) = (
     "Authorization",

@@ -1,17 +1,15 @@
 //! The emulator driven through the real `aws-sdk-workspaces` client: every action, every rule
 //! of the API reference, each error case, and the transitions over time.
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::{eventually, start};
 use aws_sdk_workspaces::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_workspaces::types::{
     ConnectionState, RebootRequest, RebuildRequest, RunningMode, StartRequest, StopRequest, Tag, TerminateRequest,
     Workspace, WorkspaceProperties, WorkspaceRequest, WorkspaceState,
 };
 use aws_sdk_workspaces::Client;
-use common::{eventually, start};
 use workspaces_emulator::model::{Bundle, ComputeType, WorkspaceState as EmuState};
 
 const CORP: &str = "d-906734e5a1"; // REGISTERED SIMPLE_AD
@@ -280,18 +278,19 @@ async fn describe_workspaces_rejects_bad_parameters_naming_them() {
         "WorkspaceIds",
     );
     // A token from another listing is not accepted either.
-    let mut emu = h.emulator.write();
-    for i in 0..30 {
-        emu.put_bundle(Bundle {
-            id: format!("wsb-extra{i:04}"),
-            name: format!("Extra {i}"),
-            owner: "AMAZON".into(),
-            description: "test".into(),
-            compute_type: ComputeType::Value,
-            user_storage_gb: 10,
-        });
+    {
+        let mut emu = h.emulator.write();
+        for i in 0..30 {
+            emu.put_bundle(Bundle {
+                id: format!("wsb-extra{i:04}"),
+                name: format!("Extra {i}"),
+                owner: "AMAZON".into(),
+                description: "test".into(),
+                compute_type: ComputeType::Value,
+                user_storage_gb: 10,
+            });
+        }
     }
-    drop(emu);
     let bundles = c.describe_workspace_bundles().owner("AMAZON").send().await.unwrap();
     let foreign = bundles
         .next_token()
