@@ -1,4 +1,5 @@
-//! Whole-call errors, rendered as AWS JSON 1.1 errors: `{"__type": code, "message": ...}`.
+//! Whole-call errors. AWS JSON 1.1 renders them as `{"__type": code, "message": …}`, RPC v2 CBOR
+//! as the same map in CBOR with the error's absolute shape ID in `__type`.
 
 use std::fmt;
 
@@ -25,6 +26,16 @@ impl ApiError {
             "InvalidParameterValuesException",
             format!("The value of parameter {parameter} is not valid: {why}."),
         )
+    }
+
+    /// `ValidationException`: the request breaks constraints of the service model; `found`
+    /// holds one `Value … at '…' failed to satisfy constraint: …` line per violation.
+    pub fn validation(found: &[String]) -> Self {
+        let detected = match found.len() {
+            1 => "1 validation error detected".to_string(),
+            n => format!("{n} validation errors detected"),
+        };
+        Self::new(400, "ValidationException", format!("{detected}: {}", found.join("; ")))
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -70,6 +81,17 @@ impl ApiError {
         )
     }
 
+    /// RPC v2 CBOR: no operation of this service at that path (or a request not framed as
+    /// the protocol requires).
+    pub fn unknown_operation(message: impl Into<String>) -> Self {
+        Self::new(404, "UnknownOperationException", message)
+    }
+
+    /// RPC v2 CBOR: a body that is not `application/cbor`.
+    pub fn unsupported_media_type(message: impl Into<String>) -> Self {
+        Self::new(415, "UnsupportedMediaTypeException", message)
+    }
+
     pub fn missing_authentication_token() -> Self {
         Self::new(
             403,
@@ -104,6 +126,21 @@ impl ApiError {
             ),
             _ => return None,
         })
+    }
+
+    /// The error's absolute shape ID, as RPC v2 CBOR names errors: the request-level errors
+    /// every Smithy service shares are in `smithy.framework`, the rest in the WorkSpaces
+    /// namespace. Clients keep only what follows the `#`.
+    pub fn shape_id(&self) -> String {
+        let namespace = match self.code {
+            "ValidationException"
+            | "SerializationException"
+            | "UnknownOperationException"
+            | "UnsupportedMediaTypeException"
+            | "InternalFailure" => "smithy.framework",
+            _ => "com.amazonaws.workspaces",
+        };
+        format!("{namespace}#{}", self.code)
     }
 
     pub fn to_json(&self) -> String {

@@ -1,5 +1,7 @@
-//! The AWS JSON 1.1 endpoint: `POST /` with `X-Amz-Target: WorkspacesService.<Action>`,
-//! plus the emulator's own control endpoints under `/_emulator/`.
+//! The two AWS endpoints, on the same store, validation, fault injection and request log:
+//! AWS JSON 1.1 (`POST /` with `X-Amz-Target: WorkspacesService.<Action>`) and Smithy RPC v2
+//! CBOR (`POST /service/WorkspacesService/operation/<Action>`), plus the emulator's own control
+//! endpoints under `/_emulator/`.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -7,19 +9,21 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use crate::constraints::Constrained;
 use crate::error::{ApiError, ApiResult};
 use crate::faults::{FaultRule, Faults};
 use crate::model::WorkspaceState;
+use crate::protocol::{Protocol, SMITHY_PROTOCOL};
 use crate::seed::{self, Seed};
 use crate::store::{BatchAction, Settings, Store};
-use crate::wire::WorkspaceChangeRequest;
+use crate::wire::*;
 
 /// The 14 actions of API version 2015-04-08.
 pub const ACTIONS: [&str; 14] = [
@@ -39,8 +43,11 @@ pub const ACTIONS: [&str; 14] = [
     "TerminateWorkspaces",
 ];
 
+/// The service shape's name, as both protocols address it.
+const SERVICE: &str = "WorkspacesService";
+/// Its absolute shape ID with `#` written as `.`, which RPC v2 CBOR paths may use too.
+const SERVICE_ABSOLUTE: &str = "com.amazonaws.workspaces.WorkspacesService";
 const TARGET_PREFIX: &str = "WorkspacesService.";
-const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
 /// What the emulator starts with.
 #[derive(Clone, Debug, Default)]
@@ -84,72 +91,89 @@ impl Emulator {
         &self.inner.faults
     }
 
-    /// Runs one action on a JSON body, as the endpoint does after authentication.
+    /// Runs one action on an AWS JSON 1.1 body, as the endpoint does after authentication.
     pub fn dispatch(&self, action: &str, body: &[u8]) -> ApiResult<Vec<u8>> {
+        self.dispatch_in(Protocol::AwsJson1_1, action, body)
+    }
+
+    /// Runs one action on a body in `protocol` and answers in it: the request is decoded,
+    /// checked against its modeled constraints, then given to the action's rules.
+    pub fn dispatch_in(&self, protocol: Protocol, action: &str, body: &[u8]) -> ApiResult<Vec<u8>> {
+        let p = protocol;
         let now = Instant::now();
+        // Each request is decoded and checked before the store is locked.
         let out = match action {
-            "DescribeWorkspaces" => to_json(&self.read().describe_workspaces(parse(body)?, now)?),
-            "DescribeWorkspaceBundles" => to_json(&self.read().describe_bundles(parse(body)?)?),
-            "DescribeWorkspaceDirectories" => to_json(&self.read().describe_directories(parse(body)?)?),
-            "DescribeWorkspacesConnectionStatus" => to_json(&self.read().describe_connection_status(
-                parse(body)?,
-                now,
-                seed::now_epoch(),
-            )?),
-            "DescribeTags" => to_json(&self.read().describe_tags(parse(body)?, now)?),
-            "CreateTags" => to_json(&self.write().create_tags(parse(body)?, now)?),
-            "DeleteTags" => to_json(&self.write().delete_tags(parse(body)?, now)?),
-            "CreateWorkspaces" => to_json(&self.write().create_workspaces(parse(body)?, now)?),
-            "ModifyWorkspaceProperties" => to_json(&self.write().modify_properties(parse(body)?, now)?),
-            other => {
-                let action = BatchAction::from_action(other).ok_or_else(|| ApiError::invalid_action(other))?;
-                let requests = batch_member(action.member(), body)?;
-                let ids = Store::validate_batch(action, &requests)?;
-                to_json(&self.write().batch(action, ids, now))
+            "DescribeWorkspaces" => {
+                let input = input(p, body)?;
+                p.encode(&self.read().describe_workspaces(input, now)?)
             }
+            "DescribeWorkspaceBundles" => {
+                let input = input(p, body)?;
+                p.encode(&self.read().describe_bundles(input)?)
+            }
+            "DescribeWorkspaceDirectories" => {
+                let input = input(p, body)?;
+                p.encode(&self.read().describe_directories(input)?)
+            }
+            "DescribeWorkspacesConnectionStatus" => {
+                let input = input(p, body)?;
+                p.encode(&self.read().describe_connection_status(input, now, seed::now_epoch())?)
+            }
+            "DescribeTags" => {
+                let input = input(p, body)?;
+                p.encode(&self.read().describe_tags(input, now)?)
+            }
+            "CreateTags" => {
+                let input = input(p, body)?;
+                p.encode(&self.write().create_tags(input, now)?)
+            }
+            "DeleteTags" => {
+                let input = input(p, body)?;
+                p.encode(&self.write().delete_tags(input, now)?)
+            }
+            "CreateWorkspaces" => {
+                let input = input(p, body)?;
+                p.encode(&self.write().create_workspaces(input, now)?)
+            }
+            "ModifyWorkspaceProperties" => {
+                let input = input(p, body)?;
+                p.encode(&self.write().modify_properties(input, now)?)
+            }
+            "StartWorkspaces" => {
+                let requests = input::<StartWorkspacesInput>(p, body)?.start_workspace_requests;
+                p.encode(&self.batch(BatchAction::Start, requests, now))
+            }
+            "StopWorkspaces" => {
+                let requests = input::<StopWorkspacesInput>(p, body)?.stop_workspace_requests;
+                p.encode(&self.batch(BatchAction::Stop, requests, now))
+            }
+            "RebootWorkspaces" => {
+                let requests = input::<RebootWorkspacesInput>(p, body)?.reboot_workspace_requests;
+                p.encode(&self.batch(BatchAction::Reboot, requests, now))
+            }
+            "RebuildWorkspaces" => {
+                let requests = input::<RebuildWorkspacesInput>(p, body)?.rebuild_workspace_requests;
+                p.encode(&self.batch(BatchAction::Rebuild, requests, now))
+            }
+            "TerminateWorkspaces" => {
+                let requests = input::<TerminateWorkspacesInput>(p, body)?.terminate_workspace_requests;
+                p.encode(&self.batch(BatchAction::Terminate, requests, now))
+            }
+            other => return Err(ApiError::invalid_action(other)),
         };
         Ok(out)
     }
-}
 
-fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serializing these plain structs cannot fail.
-    serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
-}
-
-fn is_blank(body: &[u8]) -> bool {
-    body.iter().all(u8::is_ascii_whitespace)
-}
-
-/// Decodes a request body; an empty body is an empty request, as the SDKs may send.
-fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
-    if is_blank(body) {
-        return Ok(T::default());
-    }
-    // serde would read a struct from a JSON array too; AWS requires an object.
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(ApiError::serialization("The request body must be a JSON object."));
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::serialization(describe_json_error(&e)))
-}
-
-fn describe_json_error(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Data => format!("A member of the request has the wrong JSON type ({e})."),
-        _ => format!("The request body is not valid JSON ({e})."),
+    fn batch(&self, action: BatchAction, requests: Option<Vec<WorkspaceChangeRequest>>, now: Instant) -> BatchOutput {
+        // The constraints have made every request name a WorkSpace.
+        let ids = requests.into_iter().flatten().filter_map(|r| r.workspace_id).collect();
+        self.write().batch(action, ids, now)
     }
 }
 
-/// The array member of a batch request, under the name its action uses.
-fn batch_member(member: &str, body: &[u8]) -> ApiResult<Option<Vec<WorkspaceChangeRequest>>> {
-    let mut map: serde_json::Map<String, serde_json::Value> = parse(body)?;
-    match map.remove(member) {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(value) => serde_json::from_value(value)
-            .map(Some)
-            .map_err(|e| ApiError::serialization(format!("{member} has the wrong JSON type ({e})."))),
-    }
+/// A request body decoded and checked against the constraints of its shape.
+fn input<T: DeserializeOwned + Default + Constrained>(protocol: Protocol, body: &[u8]) -> ApiResult<T> {
+    protocol.decode::<T>(body)?.validated()
 }
 
 /// A request ID in the format AWS uses (a random UUID).
@@ -164,15 +188,23 @@ fn request_id() -> String {
     )
 }
 
-fn respond(status: u16, body: Vec<u8>, request_id: &str, error_type: Option<&str>) -> Response {
+fn respond(protocol: Protocol, status: u16, body: Vec<u8>, request_id: &str, error: Option<&ApiError>) -> Response {
     let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), body).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(protocol.content_type()));
     if let Ok(id) = HeaderValue::from_str(request_id) {
         headers.insert("x-amzn-requestid", id);
     }
-    if let Some(code) = error_type.and_then(|c| HeaderValue::from_str(c).ok()) {
-        headers.insert("x-amzn-errortype", code);
+    match protocol {
+        // RPC v2 CBOR names the error in the body only, and always frames its answers.
+        Protocol::RpcV2Cbor => {
+            headers.insert("smithy-protocol", HeaderValue::from_static(SMITHY_PROTOCOL));
+        }
+        Protocol::AwsJson1_1 => {
+            if let Some(code) = error.and_then(|e| HeaderValue::from_str(e.code).ok()) {
+                headers.insert("x-amzn-errortype", code);
+            }
+        }
     }
     response
 }
@@ -191,10 +223,78 @@ fn target(headers: &HeaderMap) -> ApiResult<&str> {
     }
 }
 
-async fn aws_endpoint(State(emulator): State<Emulator>, headers: HeaderMap, body: Bytes) -> Response {
+/// Which action an RPC v2 CBOR request names, once it is framed as the protocol requires.
+fn operation(service: &str, operation: &str, headers: &HeaderMap, body: &[u8]) -> ApiResult<String> {
+    if headers.contains_key("x-amz-target") || headers.contains_key("x-amzn-target") {
+        return Err(ApiError::unknown_operation(
+            "An RPC v2 CBOR request must not carry X-Amz-Target or X-Amzn-Target.",
+        ));
+    }
+    let framing = headers.get("smithy-protocol").and_then(|v| v.to_str().ok());
+    if framing != Some(SMITHY_PROTOCOL) {
+        return Err(ApiError::unknown_operation(format!(
+            "An RPC v2 CBOR request needs the header smithy-protocol: {SMITHY_PROTOCOL}."
+        )));
+    }
+    if service != SERVICE && service != SERVICE_ABSOLUTE {
+        return Err(ApiError::unknown_operation(format!(
+            "There is no service {service} here; this is {SERVICE}."
+        )));
+    }
+    if !ACTIONS.contains(&operation) {
+        return Err(ApiError::unknown_operation(format!(
+            "{SERVICE} has no operation {operation}."
+        )));
+    }
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    if !body.is_empty() && media != Some(Protocol::RpcV2Cbor.content_type()) {
+        return Err(ApiError::unsupported_media_type(format!(
+            "An RPC v2 CBOR request body is application/cbor, not {}.",
+            media.unwrap_or("untyped")
+        )));
+    }
+    Ok(operation.to_string())
+}
+
+/// `{prefix}/service/{service}/operation/{operation}`: RPC v2 CBOR routes on the last four
+/// segments of the path, whatever comes before.
+fn rpc_v2_path(path: &str) -> Option<(&str, &str)> {
+    let mut last = path.rsplitn(5, '/');
+    let (operation, word, service, keyword) = (last.next()?, last.next()?, last.next()?, last.next()?);
+    (keyword == "service" && word == "operation" && !service.is_empty() && !operation.is_empty())
+        .then_some((service, operation))
+}
+
+async fn aws_json_endpoint(State(emulator): State<Emulator>, headers: HeaderMap, body: Bytes) -> Response {
+    let action = target(&headers).map(str::to_owned);
+    serve_request(&emulator, Protocol::AwsJson1_1, action, &headers, &body).await
+}
+
+async fn rpc_v2_cbor_endpoint(
+    State(emulator): State<Emulator>,
+    Path((service, op)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let action = operation(&service, &op, &headers, &body);
+    serve_request(&emulator, Protocol::RpcV2Cbor, action, &headers, &body).await
+}
+
+/// What both endpoints do with a request: check it is signed, apply fault rules, run the
+/// action, answer in the request's protocol, and log one line.
+async fn serve_request(
+    emulator: &Emulator,
+    protocol: Protocol,
+    action: ApiResult<String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let started = Instant::now();
     let request_id = request_id();
-    let action = target(&headers).map(str::to_owned);
     let label = action.as_deref().unwrap_or("-").to_owned();
     let result = async {
         // Signatures are not verified, but a request must be signed, as SDKs always do.
@@ -210,14 +310,15 @@ async fn aws_endpoint(State(emulator): State<Emulator>, headers: HeaderMap, body
                 return Err(error);
             }
         }
-        emulator.dispatch(&action, &body)
+        emulator.dispatch_in(protocol, &action, body)
     }
     .await;
     let response = match result {
-        Ok(body) => respond(200, body, &request_id, None),
-        Err(e) => respond(e.status, e.to_json().into_bytes(), &request_id, Some(e.code)),
+        Ok(body) => respond(protocol, 200, body, &request_id, None),
+        Err(e) => respond(protocol, e.status, protocol.error_body(&e), &request_id, Some(&e)),
     };
     tracing::info!(
+        protocol = protocol.name(),
         action = %label,
         status = response.status().as_u16(),
         duration_us = started.elapsed().as_micros() as u64,
@@ -284,26 +385,42 @@ fn control_error(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "message": message }))).into_response()
 }
 
-async fn not_found() -> Response {
-    respond(
-        404,
-        ApiError::invalid_action("(none)").to_json().into_bytes(),
-        &request_id(),
-        Some("UnknownOperationException"),
-    )
+/// Anything else: an RPC v2 CBOR request under a path prefix is served; the rest is unknown,
+/// answered in the protocol the request looks like.
+async fn fallback(
+    State(emulator): State<Emulator>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let (&Method::POST, Some((service, op))) = (&method, rpc_v2_path(uri.path())) {
+        let action = operation(service, op, &headers, &body);
+        return serve_request(&emulator, Protocol::RpcV2Cbor, action, &headers, &body).await;
+    }
+    if headers.contains_key("smithy-protocol") {
+        let error = ApiError::unknown_operation(format!("Nothing is served at {method} {}.", uri.path()));
+        let body = Protocol::RpcV2Cbor.error_body(&error);
+        return respond(Protocol::RpcV2Cbor, 404, body, &request_id(), Some(&error));
+    }
+    // An InvalidAction body, typed UnknownOperationException in the header.
+    let body = ApiError::invalid_action("(none)").to_json().into_bytes();
+    let typed = ApiError::unknown_operation("");
+    respond(Protocol::AwsJson1_1, 404, body, &request_id(), Some(&typed))
 }
 
-/// The emulator as an axum router: the AWS endpoint at `/` and control endpoints.
+/// The emulator as an axum router: both AWS endpoints and the control endpoints.
 pub fn router(emulator: Emulator) -> Router {
     Router::new()
-        .route("/", post(aws_endpoint))
+        .route("/", post(aws_json_endpoint))
+        .route("/service/{service}/operation/{operation}", post(rpc_v2_cbor_endpoint))
         .route("/_emulator/health", get(health))
         .route(
             "/_emulator/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/_emulator/workspaces/{id}/state", post(force_state))
-        .fallback(not_found)
+        .fallback(fallback)
         .with_state(emulator)
 }
 
@@ -372,8 +489,14 @@ mod tests {
                 br#"{"StopWorkspaceRequests": [{"WorkspaceId": "ws-abcdefgh1"}]}"#,
             )
             .unwrap_err();
-        assert_eq!(err.code, "InvalidParameterValuesException");
-        assert!(err.message.contains("StartWorkspaceRequests"), "{}", err.message);
+        assert_eq!(err.code, "ValidationException");
+        assert!(
+            err.message.contains(
+                "Value null at 'startWorkspaceRequests' failed to satisfy constraint: Member must not be null"
+            ),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -399,6 +522,64 @@ mod tests {
         assert_eq!(target(&headers).unwrap_err().code, "InvalidAction");
         headers.insert("x-amz-target", HeaderValue::from_static("DynamoDB_20120810.GetItem"));
         assert_eq!(target(&headers).unwrap_err().code, "InvalidAction");
+    }
+
+    #[test]
+    fn rpc_v2_routes_on_the_last_four_path_segments() {
+        assert_eq!(
+            rpc_v2_path("/service/WorkspacesService/operation/StopWorkspaces"),
+            Some(("WorkspacesService", "StopWorkspaces"))
+        );
+        assert_eq!(
+            rpc_v2_path("/v1/service/WorkspacesService/operation/StopWorkspaces"),
+            Some(("WorkspacesService", "StopWorkspaces"))
+        );
+        for path in [
+            "/",
+            "/service/WorkspacesService",
+            "/service/WorkspacesService/operation/",
+            "/services/WorkspacesService/operation/StopWorkspaces",
+            "/service/WorkspacesService/operation/StopWorkspaces/extra",
+        ] {
+            assert_eq!(rpc_v2_path(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn rpc_v2_requests_name_the_service_by_name_or_absolute_id() {
+        let mut headers = HeaderMap::new();
+        headers.insert("smithy-protocol", HeaderValue::from_static(SMITHY_PROTOCOL));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/cbor"));
+        for service in [SERVICE, SERVICE_ABSOLUTE] {
+            assert_eq!(
+                operation(service, "RebootWorkspaces", &headers, &[0xa0]).unwrap(),
+                "RebootWorkspaces"
+            );
+        }
+        let err = operation("WorkSpaces", "RebootWorkspaces", &headers, &[0xa0]).unwrap_err();
+        assert_eq!((err.status, err.code), (404, "UnknownOperationException"));
+        // No body needs no content type.
+        headers.remove(header::CONTENT_TYPE);
+        assert!(operation(SERVICE, "DescribeTags", &headers, b"").is_ok());
+        let err = operation(SERVICE, "DescribeTags", &headers, &[0xa0]).unwrap_err();
+        assert_eq!((err.status, err.code), (415, "UnsupportedMediaTypeException"));
+    }
+
+    #[test]
+    fn both_protocols_run_the_same_rules() {
+        let emu = emulator();
+        let json = emu
+            .dispatch("RebuildWorkspaces", br#"{"RebuildWorkspaceRequests": []}"#)
+            .unwrap_err();
+        let cbor = emu
+            .dispatch_in(
+                Protocol::RpcV2Cbor,
+                "RebuildWorkspaces",
+                &Protocol::RpcV2Cbor.encode(&serde_json::json!({"RebuildWorkspaceRequests": []})),
+            )
+            .unwrap_err();
+        assert_eq!(json, cbor);
+        assert_eq!(json.code, "ValidationException");
     }
 
     #[test]

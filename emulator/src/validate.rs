@@ -1,4 +1,12 @@
-//! Parameter constraints of the API reference. Each check names the parameter it rejects.
+//! Checking requests against the constraints of the service model, as AWS does before an action
+//! runs: every violation in the request is collected and answered in one `ValidationException`,
+//! `N validation error(s) detected: Value '…' at 'member.path' failed to satisfy constraint: …`.
+//!
+//! The rules only the reference's prose states (filter combinations, 60-minute timeouts, reserved
+//! tag prefixes, pagination tokens) are the actions' own: they answer
+//! `InvalidParameterValuesException` naming the parameter (`ApiError::invalid`).
+
+use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -47,21 +55,10 @@ impl IdPattern {
             None => false,
         }
     }
-
-    pub fn check(self, parameter: &str, text: &str) -> ApiResult<()> {
-        if self.matches(text) {
-            Ok(())
-        } else {
-            Err(ApiError::invalid(
-                parameter,
-                format!("'{}' does not match the pattern {}", shorten(text), self.regex()),
-            ))
-        }
-    }
 }
 
 /// Quotes user input in messages without echoing megabytes back.
-fn shorten(text: &str) -> String {
+pub fn shorten(text: &str) -> String {
     const MAX: usize = 80;
     if text.chars().count() <= MAX {
         text.to_string()
@@ -70,73 +67,161 @@ fn shorten(text: &str) -> String {
     }
 }
 
-pub fn required<'a, T>(parameter: &str, value: &'a Option<T>) -> ApiResult<&'a T> {
-    value
-        .as_ref()
-        .ok_or_else(|| ApiError::invalid(parameter, "it is required"))
+/// The path AWS names a member by: `workspaces.1.member.userName` is the `UserName` of the
+/// first item of `Workspaces` (items count from 1).
+pub fn item(list: &str, index: usize) -> String {
+    format!("{list}.{}.member", index + 1)
 }
 
-/// Length in characters, as the reference counts it.
-pub fn length(parameter: &str, text: &str, min: usize, max: Option<usize>) -> ApiResult<()> {
-    let len = text.chars().count();
-    let too_long = max.is_some_and(|max| len > max);
-    if len < min || too_long {
-        let range = match max {
-            Some(max) => format!("between {min} and {max} characters"),
-            None => format!("at least {min} character(s)"),
+/// `parent.member`, for a member of a nested structure.
+pub fn member(parent: &str, name: &str) -> String {
+    format!("{parent}.{name}")
+}
+
+/// Every violation of the modeled constraints found in one request.
+#[derive(Debug, Default)]
+pub struct Violations {
+    found: Vec<String>,
+}
+
+impl Violations {
+    fn add(&mut self, value: Option<String>, path: &str, constraint: impl std::fmt::Display) {
+        let value = match value {
+            Some(text) => format!("'{}'", shorten(&text)),
+            None => "null".to_string(),
         };
-        return Err(ApiError::invalid(
-            parameter,
-            format!("its length must be {range}, got {len}"),
+        self.found.push(format!(
+            "Value {value} at '{path}' failed to satisfy constraint: Member must {constraint}"
         ));
     }
-    Ok(())
-}
 
-/// Array member counts: `Minimum number of min items. Maximum number of max items.`
-pub fn members<T>(parameter: &str, items: &[T], min: usize, max: usize) -> ApiResult<()> {
-    let n = items.len();
-    if n < min || n > max {
-        let range = if min == max {
-            format!("exactly {min} item(s)")
+    /// `Required: Yes`; returns the value when it is there, so its own constraints can follow.
+    pub fn required<'a, T>(&mut self, path: &str, value: &'a Option<T>) -> Option<&'a T> {
+        if value.is_none() {
+            self.add(None, path, "not be null");
+        }
+        value.as_ref()
+    }
+
+    /// `Length Constraints`, in characters as the reference counts them.
+    pub fn length(&mut self, path: &str, text: &str, min: usize, max: Option<usize>) {
+        let len = text.chars().count();
+        if len < min {
+            self.add(
+                Some(text.to_string()),
+                path,
+                format!("have length greater than or equal to {min}"),
+            );
+        }
+        if let Some(max) = max.filter(|max| len > *max) {
+            self.add(
+                Some(text.to_string()),
+                path,
+                format!("have length less than or equal to {max}"),
+            );
+        }
+    }
+
+    /// `Array Members: Minimum number of min items. Maximum number of max items.`
+    pub fn items<T: Serialize>(&mut self, path: &str, items: &[T], min: usize, max: usize) {
+        let n = items.len();
+        if n < min {
+            self.add(
+                Some(list_text(items)),
+                path,
+                format!("have length greater than or equal to {min}"),
+            );
+        }
+        if n > max {
+            self.add(
+                Some(list_text(items)),
+                path,
+                format!("have length less than or equal to {max}"),
+            );
+        }
+    }
+
+    /// `Valid Range: Minimum value of min. Maximum value of max.`
+    pub fn range(&mut self, path: &str, value: i64, min: i64, max: i64) {
+        if value < min {
+            self.add(
+                Some(value.to_string()),
+                path,
+                format!("have value greater than or equal to {min}"),
+            );
+        }
+        if value > max {
+            self.add(
+                Some(value.to_string()),
+                path,
+                format!("have value less than or equal to {max}"),
+            );
+        }
+    }
+
+    /// `Pattern: …`
+    pub fn pattern(&mut self, path: &str, text: &str, pattern: IdPattern) {
+        if !pattern.matches(text) {
+            self.add(
+                Some(text.to_string()),
+                path,
+                format!("satisfy regular expression pattern: {}", pattern.regex()),
+            );
+        }
+    }
+
+    /// `Valid Values: A | B`
+    pub fn one_of(&mut self, path: &str, text: &str, valid: &[&str]) {
+        if !valid.contains(&text) {
+            self.add(
+                Some(text.to_string()),
+                path,
+                format!("satisfy enum value set: [{}]", valid.join(", ")),
+            );
+        }
+    }
+
+    /// Ok when nothing was found, else the one `ValidationException` that lists it all.
+    pub fn finish(self) -> ApiResult<()> {
+        if self.found.is_empty() {
+            Ok(())
         } else {
-            format!("between {min} and {max} items")
-        };
-        return Err(ApiError::invalid(
-            parameter,
-            format!("it must contain {range}, got {n}"),
-        ));
-    }
-    Ok(())
-}
-
-pub fn next_token(token: &Option<String>) -> ApiResult<()> {
-    match token {
-        Some(t) => length("NextToken", t, 1, Some(63)),
-        None => Ok(()),
+            Err(ApiError::validation(&self.found))
+        }
     }
 }
 
-/// `Tag`: Key 1..127 characters, Value at most 255; keys starting with `aws:` are reserved.
-pub fn tag(parameter: &str, key: &Option<String>, value: &Option<String>) -> ApiResult<()> {
-    let key_param = format!("{parameter}.Key");
-    let key = required(&key_param, key)?;
-    length(&key_param, key, 1, Some(127))?;
-    if key.to_ascii_lowercase().starts_with("aws:") {
-        return Err(ApiError::invalid(
-            &key_param,
-            "the prefix 'aws:' is reserved for AWS use",
-        ));
+/// A list as AWS quotes it: `[a, b]`, structures as `{Key=value}`.
+fn list_text<T: Serialize>(items: &[T]) -> String {
+    fn text(value: &serde_json::Value) -> String {
+        match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) => format!("[{}]", items.iter().map(text).collect::<Vec<_>>().join(", ")),
+            serde_json::Value::Object(members) => format!(
+                "{{{}}}",
+                members
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", text(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            other => other.to_string(),
+        }
     }
-    if let Some(value) = value {
-        length(&format!("{parameter}.Value"), value, 0, Some(255))?;
-    }
-    Ok(())
+    serde_json::to_value(items).map(|v| text(&v)).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn message(check: impl FnOnce(&mut Violations)) -> String {
+        let mut v = Violations::default();
+        check(&mut v);
+        let err = v.finish().unwrap_err();
+        assert_eq!((err.status, err.code), (400, "ValidationException"));
+        err.message
+    }
 
     #[test]
     fn workspace_ids_follow_the_reference_pattern() {
@@ -165,36 +250,85 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_parameter() {
-        let err = IdPattern::Bundle.check("BundleIds[2]", "bundle-1").unwrap_err();
-        assert_eq!(err.code, "InvalidParameterValuesException");
-        assert!(err.message.contains("BundleIds[2]"), "{}", err.message);
-        assert!(err.message.contains("^wsb-[0-9a-z]{8,63}$"), "{}", err.message);
+    fn nothing_found_is_no_error() {
+        let mut v = Violations::default();
+        v.length("userName", "alice", 1, Some(63));
+        v.pattern("bundleId", "wsb-92tn3b7gx", IdPattern::Bundle);
+        v.range("limit", 25, 1, 25);
+        assert!(v.finish().is_ok());
+    }
 
-        let err = members("WorkspaceIds", &[0; 26], 1, 25).unwrap_err();
+    #[test]
+    fn each_constraint_reads_as_aws_words_it() {
+        assert_eq!(
+            message(|v| v.pattern("bundleIds.3.member", "bundle-1", IdPattern::Bundle)),
+            "1 validation error detected: Value 'bundle-1' at 'bundleIds.3.member' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: ^wsb-[0-9a-z]{8,63}$"
+        );
+        assert_eq!(
+            message(|v| {
+                v.required::<String>("resourceId", &None);
+            }),
+            "1 validation error detected: Value null at 'resourceId' failed to satisfy constraint: Member must not be null"
+        );
+        assert_eq!(
+            message(|v| v.range("limit", 0, 1, 25)),
+            "1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: \
+             Member must have value greater than or equal to 1"
+        );
+        assert_eq!(
+            message(|v| v.one_of("runningMode", "SOMETIMES", &["AUTO_STOP", "ALWAYS_ON"])),
+            "1 validation error detected: Value 'SOMETIMES' at 'runningMode' failed to satisfy constraint: \
+             Member must satisfy enum value set: [AUTO_STOP, ALWAYS_ON]"
+        );
+        let ids: Vec<String> = (0..26).map(|i| format!("ws-{i:09}")).collect();
+        let text = message(|v| v.items("workspaceIds", &ids, 1, 25));
         assert!(
-            err.message.contains("WorkspaceIds") && err.message.contains("26"),
-            "{}",
-            err.message
+            text.starts_with("1 validation error detected: Value '[ws-000000000, ws-000000001, "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "…' at 'workspaceIds' failed to satisfy constraint: Member must have length less than or equal to 25"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn several_violations_are_counted_and_joined() {
+        let text = message(|v| {
+            v.length(&member(&item("workspaces", 0), "userName"), "", 1, Some(63));
+            v.required::<String>(&member(&item("workspaces", 1), "bundleId"), &None);
+        });
+        assert_eq!(
+            text,
+            "2 validation errors detected: \
+             Value '' at 'workspaces.1.member.userName' failed to satisfy constraint: Member must have length greater than or equal to 1; \
+             Value null at 'workspaces.2.member.bundleId' failed to satisfy constraint: Member must not be null"
         );
     }
 
     #[test]
     fn lengths_count_characters_not_bytes() {
-        assert!(length("UserName", &"é".repeat(63), 1, Some(63)).is_ok());
-        assert!(length("UserName", &"é".repeat(64), 1, Some(63)).is_err());
-        assert!(length("UserName", "", 1, Some(63)).is_err());
+        let fits = |text: &str| {
+            let mut v = Violations::default();
+            v.length("userName", text, 1, Some(63));
+            v.finish().is_ok()
+        };
+        assert!(fits(&"é".repeat(63)));
+        assert!(!fits(&"é".repeat(64)));
+        assert!(!fits(""));
     }
 
     #[test]
-    fn tags_enforce_key_and_value_limits() {
-        let some = |s: &str| Some(s.to_string());
-        assert!(tag("Tags[0]", &some("Team"), &some("")).is_ok());
-        assert!(tag("Tags[0]", &some(""), &None).is_err());
-        assert!(tag("Tags[0]", &some(&"k".repeat(128)), &None).is_err());
-        assert!(tag("Tags[0]", &some("k"), &some(&"v".repeat(256))).is_err());
-        let err = tag("Tags[0]", &some("aws:owner"), &None).unwrap_err();
-        assert!(err.message.contains("Tags[0].Key"), "{}", err.message);
-        assert!(tag("Tags[0]", &None, &some("v")).is_err());
+    fn structures_in_lists_are_quoted_by_member() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Request {
+            workspace_id: &'static str,
+        }
+        let two = [Request { workspace_id: "ws-a" }, Request { workspace_id: "ws-b" }];
+        assert_eq!(list_text(&two), "[{WorkspaceId=ws-a}, {WorkspaceId=ws-b}]");
     }
 }

@@ -1,9 +1,10 @@
-//! Request and response bodies of the 14 actions, in the JSON shapes the SDKs send and expect.
+//! Request and response bodies of the 14 actions: the shapes of the service model, with the
+//! member names both protocols use (AWS JSON 1.1 and RPC v2 CBOR encode the same structures).
 //!
 //! Request members are `Option`s and enums arrive as strings, so a missing or unknown value
-//! becomes an `InvalidParameterValuesException` naming the parameter, not a decoding error.
+//! becomes a `ValidationException` naming the member, not a decoding error.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::model::{ComputeType, ConnectionState, DirectoryState, DirectoryType, RunningMode, WorkspaceState};
 
@@ -114,10 +115,41 @@ pub struct ModifyWorkspacePropertiesInput {
 }
 
 /// `StartRequest`, `StopRequest`, `RebootRequest`, `RebuildRequest`, `TerminateRequest`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct WorkspaceChangeRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workspace_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct StartWorkspacesInput {
+    pub start_workspace_requests: Option<Vec<WorkspaceChangeRequest>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct StopWorkspacesInput {
+    pub stop_workspace_requests: Option<Vec<WorkspaceChangeRequest>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RebootWorkspacesInput {
+    pub reboot_workspace_requests: Option<Vec<WorkspaceChangeRequest>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct RebuildWorkspacesInput {
+    pub rebuild_workspace_requests: Option<Vec<WorkspaceChangeRequest>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct TerminateWorkspacesInput {
+    pub terminate_workspace_requests: Option<Vec<WorkspaceChangeRequest>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,13 +248,28 @@ pub struct DirectoryOut {
     pub workspace_security_group_id: String,
 }
 
-/// `WorkspaceConnectionStatus`; timestamps in epoch seconds.
+/// A `Timestamp`, in seconds since the epoch: a plain number in AWS JSON, CBOR tag 1 (epoch-based
+/// date/time) in RPC v2 CBOR. serde tells the two apart: JSON is the human-readable format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EpochSeconds(pub i64);
+
+impl Serialize for EpochSeconds {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_i64(self.0)
+        } else {
+            ciborium::tag::Required::<i64, 1>(self.0).serialize(serializer)
+        }
+    }
+}
+
+/// `WorkspaceConnectionStatus`.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ConnectionStatusOut {
     pub connection_state: ConnectionState,
-    pub connection_state_check_timestamp: i64,
-    pub last_known_user_connection_timestamp: i64,
+    pub connection_state_check_timestamp: EpochSeconds,
+    pub last_known_user_connection_timestamp: EpochSeconds,
     pub workspace_id: String,
 }
 

@@ -4,11 +4,9 @@
 use std::time::Instant;
 
 use super::Store;
-use crate::error::ApiResult;
 use crate::model::{RunningMode, WorkspaceState};
 use crate::seed;
-use crate::validate::{self, IdPattern};
-use crate::wire::{BatchOutput, FailedChange, WorkspaceChangeRequest};
+use crate::wire::{BatchOutput, FailedChange};
 
 /// The five batch actions and their rules (API reference, one section each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,17 +19,6 @@ pub enum BatchAction {
 }
 
 impl BatchAction {
-    pub fn from_action(action: &str) -> Option<Self> {
-        Some(match action {
-            "StartWorkspaces" => BatchAction::Start,
-            "StopWorkspaces" => BatchAction::Stop,
-            "RebootWorkspaces" => BatchAction::Reboot,
-            "RebuildWorkspaces" => BatchAction::Rebuild,
-            "TerminateWorkspaces" => BatchAction::Terminate,
-            _ => return None,
-        })
-    }
-
     /// The request member holding the array of `*Request` structures.
     pub fn member(self) -> &'static str {
         match self {
@@ -43,15 +30,18 @@ impl BatchAction {
         }
     }
 
-    fn max_items(self) -> usize {
+    /// The member as validation messages name it: `stopWorkspaceRequests`.
+    pub fn member_path(self) -> String {
+        let member = self.member();
+        member[..1].to_ascii_lowercase() + &member[1..]
+    }
+
+    /// `Array Members`: at most 25 requests, exactly one for RebuildWorkspaces.
+    pub fn max_items(self) -> usize {
         match self {
             BatchAction::Rebuild => 1,
             _ => 25,
         }
-    }
-
-    fn min_items(self) -> usize {
-        1
     }
 
     fn verb(self) -> &'static str {
@@ -106,26 +96,8 @@ impl BatchAction {
 }
 
 impl Store {
-    /// Validates a batch request's array: presence, size and every ID's pattern.
-    pub fn validate_batch(
-        action: BatchAction,
-        requests: &Option<Vec<WorkspaceChangeRequest>>,
-    ) -> ApiResult<Vec<String>> {
-        let member = action.member();
-        let requests = validate::required(member, requests)?;
-        validate::members(member, requests, action.min_items(), action.max_items())?;
-        requests
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let param = format!("{member}[{i}].WorkspaceId");
-                let id = validate::required(&param, &r.workspace_id)?;
-                IdPattern::Workspace.check(&param, id)?;
-                Ok(id.clone())
-            })
-            .collect()
-    }
-
+    /// Runs `action` on each WorkSpace; those it cannot apply to come back in `FailedRequests`.
+    /// The request has passed its constraints (`constraints::Constrained`) first.
     pub fn batch(&mut self, action: BatchAction, ids: Vec<String>, now: Instant) -> BatchOutput {
         self.sweep(now);
         let epoch = seed::now_epoch();
@@ -194,7 +166,8 @@ impl Store {
             // Remember the last connection: once stopped, the status reports UNKNOWN.
             let last = self
                 .connection_status(&self.workspaces[id], now, epoch)
-                .last_known_user_connection_timestamp;
+                .last_known_user_connection_timestamp
+                .0;
             if let Some(ws) = self.workspaces.get_mut(id) {
                 ws.last_connection = last;
             }

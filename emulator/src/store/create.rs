@@ -2,11 +2,11 @@
 
 use std::time::Instant;
 
+use super::tags::reserved_tag_keys;
 use super::{auto_stop_timeout, parse_running_mode, Store, MAX_TAGS};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{DirectoryState, RunningMode, Tag, Workspace, WorkspaceState};
 use crate::seed;
-use crate::validate::{self, IdPattern};
 use crate::wire::*;
 
 impl Store {
@@ -15,8 +15,7 @@ impl Store {
         input: CreateWorkspacesInput,
         now: Instant,
     ) -> ApiResult<CreateWorkspacesOutput<'_>> {
-        let requests = validate::required("Workspaces", &input.workspaces)?;
-        validate::members("Workspaces", requests, 1, 25)?;
+        let requests = input.workspaces.as_deref().unwrap_or_default();
         let mut parsed = Vec::with_capacity(requests.len());
         for (i, r) in requests.iter().enumerate() {
             parsed.push(validate_workspace_request(i, r)?);
@@ -142,27 +141,18 @@ impl Store {
     }
 }
 
-/// Whole-call validation of one `WorkspaceRequest`; returns its running mode and timeout.
+/// The rules of one `WorkspaceRequest` beyond its modeled constraints (checked before);
+/// returns its running mode and timeout.
 fn validate_workspace_request(i: usize, r: &WorkspaceRequest) -> ApiResult<(RunningMode, Option<i32>)> {
     let p = |name: &str| format!("Workspaces[{i}].{name}");
-    IdPattern::Bundle.check(&p("BundleId"), validate::required(&p("BundleId"), &r.bundle_id)?)?;
-    IdPattern::Directory.check(
-        &p("DirectoryId"),
-        validate::required(&p("DirectoryId"), &r.directory_id)?,
-    )?;
-    validate::length(
-        &p("UserName"),
-        validate::required(&p("UserName"), &r.user_name)?,
-        1,
-        Some(63),
-    )?;
-    if let Some(key) = &r.volume_encryption_key {
-        validate::length(&p("VolumeEncryptionKey"), key, 1, None)?;
+    if r.volume_encryption_key.as_deref() == Some("") {
+        return Err(ApiError::invalid(
+            &p("VolumeEncryptionKey"),
+            "an empty key names no KMS key",
+        ));
     }
     if let Some(tags) = &r.tags {
-        for (j, t) in tags.iter().enumerate() {
-            validate::tag(&p(&format!("Tags[{j}]")), &t.key, &t.value)?;
-        }
+        reserved_tag_keys(&p("Tags"), tags)?;
         if tags.len() > MAX_TAGS {
             return Err(ApiError::limit_exceeded(format!(
                 "{} has {} tags; a WorkSpace can have at most {MAX_TAGS}.",

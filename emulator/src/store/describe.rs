@@ -10,7 +10,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{Bundle, ConnectionState, Directory, Workspace, WorkspaceState};
 use crate::seed;
 use crate::token::{self, Listing};
-use crate::validate::{self, IdPattern};
 use crate::wire::*;
 
 impl Store {
@@ -104,8 +103,8 @@ impl Store {
         };
         ConnectionStatusOut {
             connection_state: state,
-            connection_state_check_timestamp: epoch,
-            last_known_user_connection_timestamp: last,
+            connection_state_check_timestamp: EpochSeconds(epoch),
+            last_known_user_connection_timestamp: EpochSeconds(last),
             workspace_id: ws.id.clone(),
         }
     }
@@ -136,27 +135,9 @@ impl Store {
                 "it can only be used together with DirectoryId",
             ));
         }
-        if let Some(id) = &input.bundle_id {
-            IdPattern::Bundle.check("BundleId", id)?;
-        }
-        if let Some(id) = &input.directory_id {
-            IdPattern::Directory.check("DirectoryId", id)?;
-        }
-        if let Some(user) = &input.user_name {
-            validate::length("UserName", user, 1, Some(63))?;
-        }
-        let ids = workspace_ids("WorkspaceIds", &input.workspace_ids)?;
-        let limit = match input.limit {
-            None => PAGE_SIZE,
-            Some(n) if (1..=PAGE_SIZE as i64).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(ApiError::invalid(
-                    "Limit",
-                    format!("it must be between 1 and 25, got {n}"),
-                ))
-            }
-        };
-        validate::next_token(&input.next_token)?;
+        let ids = sorted_ids(&input.workspace_ids);
+        // The constraints have held `Limit` to 1..=25; an embedding caller's is clamped.
+        let limit = input.limit.map_or(PAGE_SIZE, |n| n.clamp(1, PAGE_SIZE as i64) as usize);
         let after = input
             .next_token
             .as_deref()
@@ -200,13 +181,6 @@ impl Store {
                 "BundleIds and Owner cannot be combined",
             ));
         }
-        if let Some(ids) = &input.bundle_ids {
-            validate::members("BundleIds", ids, 1, 25)?;
-            for (i, id) in ids.iter().enumerate() {
-                IdPattern::Bundle.check(&format!("BundleIds[{i}]"), id)?;
-            }
-        }
-        validate::next_token(&input.next_token)?;
         let after = input
             .next_token
             .as_deref()
@@ -231,13 +205,6 @@ impl Store {
         &self,
         input: DescribeWorkspaceDirectoriesInput,
     ) -> ApiResult<DescribeDirectoriesOutput> {
-        if let Some(ids) = &input.directory_ids {
-            validate::members("DirectoryIds", ids, 1, 25)?;
-            for (i, id) in ids.iter().enumerate() {
-                IdPattern::Directory.check(&format!("DirectoryIds[{i}]"), id)?;
-            }
-        }
-        validate::next_token(&input.next_token)?;
         let after = input
             .next_token
             .as_deref()
@@ -267,8 +234,7 @@ impl Store {
         now: Instant,
         epoch: i64,
     ) -> ApiResult<DescribeConnectionStatusOutput> {
-        let ids = workspace_ids("WorkspaceIds", &input.workspace_ids)?;
-        validate::next_token(&input.next_token)?;
+        let ids = sorted_ids(&input.workspace_ids);
         let after = input
             .next_token
             .as_deref()
@@ -299,17 +265,12 @@ impl Store {
     }
 }
 
-/// Validates an optional `WorkspaceIds` array; returns the IDs sorted, without duplicates.
-fn workspace_ids(parameter: &str, ids: &Option<Vec<String>>) -> ApiResult<Option<Vec<String>>> {
-    let Some(ids) = ids else { return Ok(None) };
-    validate::members(parameter, ids, 1, 25)?;
-    for (i, id) in ids.iter().enumerate() {
-        IdPattern::Workspace.check(&format!("{parameter}[{i}]"), id)?;
-    }
-    let mut sorted = ids.clone();
+/// A `WorkspaceIds` filter in key order, without duplicates, so it pages like the whole fleet.
+fn sorted_ids(ids: &Option<Vec<String>>) -> Option<Vec<String>> {
+    let mut sorted = ids.clone()?;
     sorted.sort();
     sorted.dedup();
-    Ok(Some(sorted))
+    Some(sorted)
 }
 
 /// Items of a map whose key comes after `after`, in key order.

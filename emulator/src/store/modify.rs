@@ -5,14 +5,12 @@ use std::time::Instant;
 use super::{auto_stop_timeout, parse_running_mode, Store};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{RunningMode, WorkspaceState};
-use crate::validate::{self, IdPattern};
 use crate::wire::*;
 
 impl Store {
     pub fn modify_properties(&mut self, input: ModifyWorkspacePropertiesInput, now: Instant) -> ApiResult<Empty> {
-        let id = validate::required("WorkspaceId", &input.workspace_id)?.clone();
-        IdPattern::Workspace.check("WorkspaceId", &id)?;
-        let props = validate::required("WorkspaceProperties", &input.workspace_properties)?;
+        let id = input.workspace_id.clone().unwrap_or_default();
+        let props = input.workspace_properties.unwrap_or_default();
         if props.running_mode.is_none() && props.running_mode_auto_stop_timeout_in_minutes.is_none() {
             return Err(ApiError::invalid(
                 "WorkspaceProperties",

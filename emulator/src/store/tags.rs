@@ -5,12 +5,11 @@ use std::time::Instant;
 use super::{Store, MAX_TAGS};
 use crate::error::{ApiError, ApiResult};
 use crate::model::Tag;
-use crate::validate;
 use crate::wire::*;
 
 impl Store {
     pub fn describe_tags(&self, input: DescribeTagsInput, now: Instant) -> ApiResult<DescribeTagsOutput> {
-        let id = resource_id(&input.resource_id)?;
+        let id = input.resource_id.as_deref().unwrap_or_default();
         let ws = self.visible(id, now).ok_or_else(|| resource_not_found(id))?;
         let tag_list = ws
             .tags
@@ -24,12 +23,12 @@ impl Store {
     }
 
     pub fn create_tags(&mut self, input: CreateTagsInput, now: Instant) -> ApiResult<Empty> {
-        let id = resource_id(&input.resource_id)?.to_string();
-        let tags = validate::required("Tags", &input.tags)?;
-        validate::members("Tags", tags, 1, usize::MAX)?;
-        for (i, t) in tags.iter().enumerate() {
-            validate::tag(&format!("Tags[{i}]"), &t.key, &t.value)?;
+        let id = input.resource_id.clone().unwrap_or_default();
+        let tags = input.tags.as_deref().unwrap_or_default();
+        if tags.is_empty() {
+            return Err(ApiError::invalid("Tags", "it must contain at least one tag"));
         }
+        reserved_tag_keys("Tags", tags)?;
         self.sweep(now);
         let ws = self.visible_mut(&id, now).map_err(|_| resource_not_found(&id))?;
         let mut merged = ws.tags.clone();
@@ -52,11 +51,16 @@ impl Store {
     }
 
     pub fn delete_tags(&mut self, input: DeleteTagsInput, now: Instant) -> ApiResult<Empty> {
-        let id = resource_id(&input.resource_id)?.to_string();
-        let keys = validate::required("TagKeys", &input.tag_keys)?;
-        validate::members("TagKeys", keys, 1, usize::MAX)?;
-        for (i, key) in keys.iter().enumerate() {
-            validate::length(&format!("TagKeys[{i}]"), key, 1, Some(127))?;
+        let id = input.resource_id.clone().unwrap_or_default();
+        let keys = input.tag_keys.as_deref().unwrap_or_default();
+        if keys.is_empty() {
+            return Err(ApiError::invalid("TagKeys", "it must contain at least one tag key"));
+        }
+        if let Some(i) = keys.iter().position(|k| k.chars().count() > MAX_TAG_KEY) {
+            return Err(ApiError::invalid(
+                &format!("TagKeys[{i}]"),
+                format!("no tag key is longer than {MAX_TAG_KEY} characters"),
+            ));
         }
         self.sweep(now);
         let ws = self.visible_mut(&id, now).map_err(|_| resource_not_found(&id))?;
@@ -65,10 +69,24 @@ impl Store {
     }
 }
 
-fn resource_id(value: &Option<String>) -> ApiResult<&str> {
-    let id = validate::required("ResourceId", value)?;
-    validate::length("ResourceId", id, 1, None)?;
-    Ok(id)
+/// `Tag.Key`: at most 127 characters.
+const MAX_TAG_KEY: usize = 127;
+
+/// Keys starting with `aws:` are reserved for AWS (the rule the reference states in prose; the
+/// lengths are the model's constraints). `parameter` names the list, e.g. `Workspaces[2].Tags`.
+pub(super) fn reserved_tag_keys(parameter: &str, tags: &[TagIn]) -> ApiResult<()> {
+    let reserved = tags.iter().position(|t| {
+        t.key
+            .as_deref()
+            .is_some_and(|k| k.to_ascii_lowercase().starts_with("aws:"))
+    });
+    match reserved {
+        Some(i) => Err(ApiError::invalid(
+            &format!("{parameter}[{i}].Key"),
+            "the prefix 'aws:' is reserved for AWS use",
+        )),
+        None => Ok(()),
+    }
 }
 
 fn resource_not_found(id: &str) -> ApiError {
@@ -79,6 +97,18 @@ fn resource_not_found(id: &str) -> ApiError {
 mod tests {
     use super::*;
     use crate::store::testing::store;
+
+    #[test]
+    fn keys_starting_with_aws_are_reserved_in_any_case() {
+        let tag = |k: &str| TagIn {
+            key: Some(k.into()),
+            value: None,
+        };
+        assert!(reserved_tag_keys("Tags", &[tag("Team"), tag("awsome")]).is_ok());
+        let err = reserved_tag_keys("Workspaces[2].Tags", &[tag("Team"), tag("AWS:owner")]).unwrap_err();
+        assert_eq!(err.code, "InvalidParameterValuesException");
+        assert!(err.message.contains("Workspaces[2].Tags[1].Key"), "{}", err.message);
+    }
 
     #[test]
     fn tags_are_merged_by_key_and_limited_to_fifty() {
