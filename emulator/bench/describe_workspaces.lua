@@ -1,4 +1,4 @@
--- wrk script: DescribeWorkspaces, first page (25 WorkSpaces), as an SDK sends it.
+-- wrk script: DescribeWorkspaces over AWS JSON 1.1, first page (25 WorkSpaces), as an SDK sends it.
 wrk.method = "POST"
 wrk.body = "{}"
 wrk.headers["Content-Type"] = "application/x-amz-json-1.1"
