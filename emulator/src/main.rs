@@ -8,7 +8,9 @@ use tracing_subscriber::EnvFilter;
 use workspaces_emulator::faults::FaultRule;
 use workspaces_emulator::{seed, Config, Emulator, Seed, Settings};
 
-/// An Amazon WorkSpaces endpoint (API 2015-04-08, AWS JSON 1.1) for development and tests.
+/// An Amazon WorkSpaces endpoint (API 2015-04-08) for development and tests, speaking both
+/// protocols of the service model: AWS JSON 1.1 (POST /) and Smithy RPC v2 CBOR
+/// (POST /service/WorkspacesService/operation/<Action>).
 ///
 /// Point any AWS SDK or the AWS CLI at it, for example:
 /// aws workspaces describe-workspaces --endpoint-url http://127.0.0.1:4566
