@@ -5,6 +5,10 @@
 //!
 //! One module per action family: `describe`, `tags`, `create`, `modify` and `batch`; this one
 //! holds the store itself, its clock and what the families share.
+//!
+//! The actions check the rules of the reference's prose; a request's modeled constraints are
+//! checked before it gets here (`constraints::Constrained::validated`, as `Emulator` does), so
+//! an embedding program calling these methods directly should validate its requests first.
 
 mod batch;
 mod create;
