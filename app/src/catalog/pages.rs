@@ -43,7 +43,7 @@ pub fn BundlesPage() -> impl IntoView {
                                 {list.into_iter().map(|b| view! {
                                     <tr>
                                         <td>{b.name.clone()}</td>
-                                        <td class="mono"><a href=format!("/workspaces?bundle={}", b.id)>{b.id.to_string()}</a></td>
+                                        <td class="mono"><a href=format!("/workspaces?bundle={}", b.id)>{b.id.as_str().to_owned()}</a></td>
                                         <td>{b.compute_type.clone()}</td>
                                         <td>{format!("{} GB", b.user_storage)}</td>
                                         <td>{b.owner.clone()}</td>
@@ -73,7 +73,7 @@ pub fn DirectoriesPage() -> impl IntoView {
                         <section class="card directory">
                             <h2>{d.alias.clone()} " " <span class="muted">{d.name.clone()}</span></h2>
                             <dl class="props">
-                                <div class="prop"><dt>"Directory ID"</dt><dd class="mono">{d.id.to_string()}</dd></div>
+                                <div class="prop"><dt>"Directory ID"</dt><dd class="mono">{d.id.as_str().to_owned()}</dd></div>
                                 <div class="prop"><dt>"State"</dt><dd><span class=format!("badge badge-{}", if d.state == "REGISTERED" { "ok" } else { "bad" })>{d.state.clone()}</span></dd></div>
                                 <div class="prop"><dt>"Type"</dt><dd>{d.directory_type.clone()}</dd></div>
                                 <div class="prop"><dt>"WorkSpaces"</dt><dd><a href=format!("/workspaces?directory={}", d.id)>{d.workspace_count}</a></dd></div>

@@ -99,11 +99,11 @@ impl BatchAction {
     /// Whether the API reference allows this action on a WorkSpace, and if not, why.
     pub fn check(self, state: &WorkspaceState, running_mode: &RunningMode) -> Result<(), String> {
         use WorkspaceState as S;
-        let allowed: &[&str] = match self {
-            BatchAction::Start => &["STOPPED"],
-            BatchAction::Stop => &["AVAILABLE", "IMPAIRED", "UNHEALTHY", "ERROR"],
-            BatchAction::Reboot => &["AVAILABLE", "IMPAIRED", "UNHEALTHY"],
-            BatchAction::Rebuild => &["AVAILABLE", "ERROR"],
+        let allowed: &[WorkspaceState] = match self {
+            BatchAction::Start => &[S::Stopped],
+            BatchAction::Stop => &[S::Available, S::Impaired, S::Unhealthy, S::Error],
+            BatchAction::Reboot => &[S::Available, S::Impaired, S::Unhealthy],
+            BatchAction::Rebuild => &[S::Available, S::Error],
             BatchAction::Terminate => {
                 return match state {
                     S::Suspended => Err("a SUSPENDED WorkSpace cannot be terminated".into()),
@@ -122,13 +122,14 @@ impl BatchAction {
                 "only AutoStop WorkSpaces can be {verb}; this one is {running_mode}"
             ));
         }
-        if allowed.contains(&state.as_str()) {
+        if allowed.contains(state) {
             Ok(())
         } else {
+            let names: Vec<&str> = allowed.iter().map(WorkspaceState::as_str).collect();
             Err(format!(
                 "it is {state}; {} needs {}",
                 self.label().to_lowercase(),
-                allowed.join(" or ")
+                names.join(" or ")
             ))
         }
     }

@@ -161,23 +161,10 @@ impl WorkspaceState {
 
     /// The state WorkSpaces names; never fails (an unknown name is kept).
     pub fn from_api(name: &str) -> Self {
-        match name {
-            "PENDING" => WorkspaceState::Pending,
-            "AVAILABLE" => WorkspaceState::Available,
-            "IMPAIRED" => WorkspaceState::Impaired,
-            "UNHEALTHY" => WorkspaceState::Unhealthy,
-            "REBOOTING" => WorkspaceState::Rebooting,
-            "STARTING" => WorkspaceState::Starting,
-            "REBUILDING" => WorkspaceState::Rebuilding,
-            "MAINTENANCE" => WorkspaceState::Maintenance,
-            "TERMINATING" => WorkspaceState::Terminating,
-            "TERMINATED" => WorkspaceState::Terminated,
-            "SUSPENDED" => WorkspaceState::Suspended,
-            "STOPPING" => WorkspaceState::Stopping,
-            "STOPPED" => WorkspaceState::Stopped,
-            "ERROR" => WorkspaceState::Error,
-            other => WorkspaceState::Other(other.to_string()),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .unwrap_or_else(|| WorkspaceState::Other(name.to_string()))
     }
 
     /// A state a WorkSpace passes through on its own; pages refresh while one is shown.

@@ -35,7 +35,7 @@ pub fn BatchResult(batch: BatchActionHandle) -> impl IntoView {
                         let status = if ok { "Accepted".to_string() } else { i.error_code.clone().unwrap_or_default() };
                         view! {
                             <li class=if ok { "ok" } else { "failed" }>
-                                <a class="mono" href=format!("/workspaces/{}", i.workspace_id)>{i.workspace_id.to_string()}</a>
+                                <a class="mono" href=format!("/workspaces/{}", i.workspace_id)>{i.workspace_id.as_str().to_owned()}</a>
                                 " — " <strong>{status}</strong>
                                 {i.error_message.map(|m| view! { <span class="reason">{format!(": {m}")}</span> })}
                             </li>

@@ -46,14 +46,14 @@ pub fn CreatePage() -> impl IntoView {
                         <label>"Directory (registered directories only)"
                             <select name="form[directory_id]" required>
                                 {registered.into_iter().map(|d| view! {
-                                    <option value=d.id.to_string()>{format!("{} — {} ({}, {})", d.alias, d.name, d.directory_type, d.id)}</option>
+                                    <option value=d.id.as_str().to_owned()>{format!("{} — {} ({}, {})", d.alias, d.name, d.directory_type, d.id)}</option>
                                 }).collect_view()}
                             </select>
                         </label>
                         <label>"Bundle"
                             <select name="form[bundle_id]" required>
                                 {bundles.into_iter().map(|b| view! {
-                                    <option value=b.id.to_string()>{format!("{} — {} · {} GB user storage · owner {}", b.name, b.compute_type, b.user_storage, b.owner)}</option>
+                                    <option value=b.id.as_str().to_owned()>{format!("{} — {} · {} GB user storage · owner {}", b.name, b.compute_type, b.user_storage, b.owner)}</option>
                                 }).collect_view()}
                             </select>
                         </label>

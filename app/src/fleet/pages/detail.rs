@@ -72,7 +72,7 @@ pub fn DetailPage() -> impl IntoView {
                                 <RunningMode workspace=d.workspace.clone() modify operator=modify_ok/>
                             </div>
                         </div>
-                        <Tags id=d.workspace.id.to_string() tags=d.tags.clone() set_tag delete_tag operator=tags_ok/>
+                        <Tags id=d.workspace.id.as_str().to_owned() tags=d.tags.clone() set_tag delete_tag operator=tags_ok/>
                     }),
                     Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
                 }
@@ -93,7 +93,7 @@ fn Header(detail: WorkspaceDetail) -> impl IntoView {
     let w = detail.workspace;
     view! {
         <div class="page-head">
-            <h1><span class="mono">{w.id.to_string()}</span> " · " {w.user_name.clone()}</h1>
+            <h1><span class="mono">{w.id.as_str().to_owned()}</span> " · " {w.user_name.clone()}</h1>
             <StateBadge state=w.state.clone()/>
         </div>
         {w.error_code.clone().map(|code| view! {
@@ -121,7 +121,7 @@ fn Actions(
             let check = action.check(&workspace.state, &workspace.running_mode);
             let reason = check.clone().err().map(|r| format!("{} is unavailable: {r}", action.label()));
             let class = if action.confirmation_word().is_some() { "button danger" } else { "button" };
-            let id = workspace.id.to_string();
+            let id = workspace.id.as_str().to_owned();
             let blocked = check.is_err();
             view! {
                 <button type="button" class=class title=reason.clone() aria-describedby=format!("why-{}", action.label())
@@ -162,19 +162,19 @@ fn Properties(workspace: WorkspaceSummary) -> impl IntoView {
     let w = workspace;
     let directory = match &w.directory_alias {
         Some(alias) => format!("{alias} ({})", w.directory_id),
-        None => w.directory_id.to_string(),
+        None => w.directory_id.as_str().to_owned(),
     };
     let bundle = match &w.bundle_name {
         Some(name) => format!("{name} ({})", w.bundle_id),
-        None => w.bundle_id.to_string(),
+        None => w.bundle_id.as_str().to_owned(),
     };
     view! {
         <section class="card">
             <h2>"Properties"</h2>
             <dl class="props">
-                <Prop label="WorkSpace ID" value=w.id.to_string()/>
+                <Prop label="WorkSpace ID" value=w.id.as_str().to_owned()/>
                 <Prop label="User" value=w.user_name.clone()/>
-                <Prop label="State" value=w.state.to_string()/>
+                <Prop label="State" value=w.state.as_str().to_owned()/>
                 <Prop label="Directory" value=directory/>
                 <Prop label="Bundle" value=bundle/>
                 <Prop label="Compute type" value=w.compute_type.clone().unwrap_or_default()/>
@@ -227,7 +227,7 @@ fn RunningMode(workspace: WorkspaceSummary, modify: ServerAction<ModifyWorkspace
         <section class="card">
             <h2>"Running mode"</h2>
             <PostForm action=modify class="stack">
-                <input type="hidden" name="id" value=workspace.id.to_string()/>
+                <input type="hidden" name="id" value=workspace.id.as_str().to_owned()/>
                 <label>"Running mode"
                     <select name="running_mode">
                         <option value="AUTO_STOP" selected=mode == "AUTO_STOP">"AutoStop (billed by the hour)"</option>

@@ -79,8 +79,8 @@ fn Filters(query: FleetQuery, data: FleetPage) -> impl IntoView {
     fn option(value: &str, label: &str, current: &str) -> impl IntoView {
         view! { <option value=value.to_string() selected=value == current>{label.to_string()}</option> }
     }
-    let state = query.state.as_ref().map(|s| s.to_string()).unwrap_or_default();
-    let mode = query.mode.as_ref().map(|m| m.to_string()).unwrap_or_default();
+    let state = query.state.as_ref().map(|s| s.as_str().to_owned()).unwrap_or_default();
+    let mode = query.mode.as_ref().map(|m| m.as_str().to_owned()).unwrap_or_default();
     let states = WorkspaceState::ALL
         .iter()
         .map(|s| option(s.as_str(), s.as_str(), &state))
@@ -127,7 +127,7 @@ fn Filters(query: FleetQuery, data: FleetPage) -> impl IntoView {
 
 #[component]
 fn FleetTable(data: FleetPage, query: FleetQuery, selected: RwSignal<BTreeSet<String>>) -> impl IntoView {
-    let page_ids: Vec<String> = data.items.iter().map(|w| w.id.to_string()).collect();
+    let page_ids: Vec<String> = data.items.iter().map(|w| w.id.as_str().to_owned()).collect();
     let all_ids = page_ids.clone();
     let all_checked = move || !all_ids.is_empty() && selected.with(|s| all_ids.iter().all(|id| s.contains(id)));
     let toggle_all = move |ev: leptos::ev::Event| {
@@ -203,28 +203,28 @@ fn FleetTable(data: FleetPage, query: FleetQuery, selected: RwSignal<BTreeSet<St
         .items
         .into_iter()
         .map(|w| {
-            let id = w.id.to_string();
-            let id_toggle = w.id.to_string();
+            let id = w.id.as_str().to_owned();
+            let id_toggle = w.id.as_str().to_owned();
             let checked = move || selected.with(|s| s.contains(&id));
             let label = format!("Select {} ({})", w.id, w.user_name);
             let bundle = match (&w.bundle_name, &w.compute_type) {
                 (Some(n), Some(c)) => format!("{n} · {c}"),
                 (Some(n), None) => n.clone(),
-                _ => w.bundle_id.to_string(),
+                _ => w.bundle_id.as_str().to_owned(),
             };
             view! {
-                <tr data-id=w.id.to_string()>
+                <tr data-id=w.id.as_str().to_owned()>
                     <td><input type="checkbox" aria-label=label prop:checked=checked
                         on:change=move |ev| {
                             let on = event_target_checked(&ev);
                             let id = id_toggle.clone();
                             selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
                         }/></td>
-                    <td><a href=format!("/workspaces/{}", w.id) class="mono">{w.id.to_string()}</a></td>
+                    <td><a href=format!("/workspaces/{}", w.id) class="mono">{w.id.as_str().to_owned()}</a></td>
                     <td>{w.user_name.clone()}</td>
                     <td><StateBadge state=w.state.clone()/></td>
-                    <td title=w.directory_id.to_string()>{w.directory_alias.clone().unwrap_or(w.directory_id.to_string())}</td>
-                    <td title=w.bundle_id.to_string()>{bundle}</td>
+                    <td title=w.directory_id.as_str().to_owned()>{w.directory_alias.clone().unwrap_or(w.directory_id.as_str().to_owned())}</td>
+                    <td title=w.bundle_id.as_str().to_owned()>{bundle}</td>
                     <td>{w.running_mode.label().to_string()}</td>
                     <td class="mono">{w.ip_address.clone().unwrap_or_default()}</td>
                     <td class="mono">{w.computer_name.clone().unwrap_or_default()}</td>

@@ -85,7 +85,7 @@ fn Attention(items: Vec<WorkspaceSummary>) -> impl IntoView {
                 <tbody>
                     {items.into_iter().map(|w| view! {
                         <tr>
-                            <td><a class="mono" href=format!("/workspaces/{}", w.id)>{w.id.to_string()}</a></td>
+                            <td><a class="mono" href=format!("/workspaces/{}", w.id)>{w.id.as_str().to_owned()}</a></td>
                             <td>{w.user_name.clone()}</td>
                             <td><StateBadge state=w.state.clone()/></td>
                             <td>{w.error_message.clone().unwrap_or_default()}</td>
