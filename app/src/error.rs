@@ -28,9 +28,17 @@ pub enum AppError {
     /// An error answered by WorkSpaces, with its AWS error code.
     #[error("{code}: {message}")]
     Upstream { code: String, message: String },
-    /// Too many attempts (failed sign-ins): wait before trying again.
+    /// Too many attempts (failed sign-ins, exports, a busy server): wait before trying again.
     #[error("Too many attempts: {message}")]
-    TooManyRequests { message: String },
+    TooManyRequests {
+        message: String,
+        /// Seconds to wait, sent as `Retry-After`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
+    },
+    /// The request is larger than the endpoint accepts.
+    #[error("Too large: {message}")]
+    TooLarge { message: String },
     /// A part the portal needs (the audit log, the database) cannot serve the request now.
     #[error("Unavailable: {message}")]
     Unavailable { message: String },
@@ -62,6 +70,7 @@ impl AppError {
             AppError::Upstream { code, .. } if code == "Throttling" || code == "ThrottlingException" => 429,
             AppError::Upstream { .. } => 502,
             AppError::TooManyRequests { .. } => 429,
+            AppError::TooLarge { .. } => 413,
             AppError::Unavailable { .. } => 503,
             AppError::Internal { .. } | AppError::Transport { .. } => 500,
         }
@@ -76,6 +85,7 @@ impl AppError {
             AppError::Unauthorized | AppError::Forbidden { .. } => "AccessDenied",
             AppError::SignInFailed => "FailedAuthentication",
             AppError::TooManyRequests { .. } => "Throttled",
+            AppError::TooLarge { .. } => "RequestTooLarge",
             AppError::NotFound { .. } => "NotFound",
             AppError::Conflict { .. } => "Conflict",
             AppError::Unavailable { .. } => "ServiceUnavailable",
@@ -89,6 +99,14 @@ impl AppError {
         match self {
             AppError::Upstream { message, .. } => message.clone(),
             other => other.to_string(),
+        }
+    }
+
+    /// How long to wait before trying again, when the error says (sent as `Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 
@@ -111,6 +129,7 @@ impl AppError {
             AppError::Validation { .. } => "Invalid input",
             AppError::Upstream { .. } => "WorkSpaces refused the request",
             AppError::TooManyRequests { .. } => "Too many attempts",
+            AppError::TooLarge { .. } => "Request too large",
             AppError::Unavailable { .. } => "Temporarily unavailable",
             AppError::Internal { .. } => "Something went wrong",
             AppError::Transport { .. } => "Request failed",

@@ -29,5 +29,5 @@ pub mod wire;
 pub use error::ApiError;
 pub use protocol::Protocol;
 pub use seed::Seed;
-pub use server::{router, serve, spawn, Config, Emulator, ACTIONS};
+pub use server::{router, router_with, serve, spawn, spawn_with, Config, Emulator, ACTIONS};
 pub use store::Settings;

@@ -65,6 +65,8 @@ pub struct Emulator {
 struct Inner {
     store: RwLock<Store>,
     faults: Faults,
+    /// Requests per action, answered or not (for tests and embedding programs).
+    calls: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl Emulator {
@@ -73,8 +75,15 @@ impl Emulator {
             inner: Arc::new(Inner {
                 store: RwLock::new(Store::new(config.settings, &config.seed)),
                 faults: Faults::default(),
+                calls: Default::default(),
             }),
         }
+    }
+
+    /// How many requests for `action` the emulator received (valid or not).
+    pub fn calls(&self, action: &str) -> u64 {
+        let calls = self.inner.calls.lock().unwrap_or_else(|e| e.into_inner());
+        calls.get(action).copied().unwrap_or(0)
     }
 
     /// Reads the store (a panic elsewhere never locks the emulator up).
@@ -101,6 +110,13 @@ impl Emulator {
     pub fn dispatch_in(&self, protocol: Protocol, action: &str, body: &[u8]) -> ApiResult<Vec<u8>> {
         let p = protocol;
         let now = Instant::now();
+        *self
+            .inner
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(action.to_string())
+            .or_default() += 1;
         // Each request is decoded and checked before the store is locked.
         let out = match action {
             "DescribeWorkspaces" => {
@@ -411,17 +427,26 @@ async fn fallback(
 
 /// The emulator as an axum router: both AWS endpoints and the control endpoints.
 pub fn router(emulator: Emulator) -> Router {
-    Router::new()
+    router_with(emulator, true)
+}
+
+/// The emulator as an axum router, with or without the control endpoints (`/_emulator/…`):
+/// an embedding program that must not let a local process change the state behind its back
+/// leaves them out.
+pub fn router_with(emulator: Emulator, control: bool) -> Router {
+    let mut router = Router::new()
         .route("/", post(aws_json_endpoint))
-        .route("/service/{service}/operation/{operation}", post(rpc_v2_cbor_endpoint))
-        .route("/_emulator/health", get(health))
-        .route(
-            "/_emulator/faults",
-            get(list_faults).post(add_fault).delete(clear_faults),
-        )
-        .route("/_emulator/workspaces/{id}/state", post(force_state))
-        .fallback(fallback)
-        .with_state(emulator)
+        .route("/service/{service}/operation/{operation}", post(rpc_v2_cbor_endpoint));
+    if control {
+        router = router
+            .route("/_emulator/health", get(health))
+            .route(
+                "/_emulator/faults",
+                get(list_faults).post(add_fault).delete(clear_faults),
+            )
+            .route("/_emulator/workspaces/{id}/state", post(force_state));
+    }
+    router.fallback(fallback).with_state(emulator)
 }
 
 /// Serves the emulator on `listener` until `shutdown` completes.
@@ -436,12 +461,18 @@ pub async fn serve(
 }
 
 /// Starts the emulator on a free loopback port in the background; returns its address.
-/// This is how the portal embeds it and how tests start it.
+/// This is how tests start it.
 pub async fn spawn(emulator: Emulator) -> std::io::Result<SocketAddr> {
+    spawn_with(emulator, true).await
+}
+
+/// Starts the emulator on a free loopback port in the background, with or without its control
+/// endpoints; returns its address. This is how the portal embeds it.
+pub async fn spawn_with(emulator: Emulator, control: bool) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router(emulator)).await {
+        if let Err(e) = axum::serve(listener, router_with(emulator, control)).await {
             tracing::error!(error = %e, "the embedded WorkSpaces emulator stopped");
         }
     });

@@ -51,6 +51,12 @@ pub struct Config {
     #[arg(long, env = "PORTAL_EMULATOR_TRANSITION_DELAY_MS", default_value_t = 3000)]
     pub emulator_transition_delay_ms: u64,
 
+    /// Embedded emulator only: serve its control endpoints (/_emulator/faults, forced states)
+    /// beside the WorkSpaces API, for demonstrations and tests. Off by default: any local
+    /// process could otherwise change WorkSpaces behind the audit log.
+    #[arg(long, env = "PORTAL_EMULATOR_CONTROL")]
+    pub emulator_control: bool,
+
     /// Embedded emulator only: seed this many WorkSpaces instead of the default 40.
     #[arg(long, env = "PORTAL_EMULATOR_SEED_WORKSPACES")]
     pub emulator_seed_workspaces: Option<usize>,
@@ -85,9 +91,21 @@ pub struct Config {
     pub session_lifetime_secs: u64,
 
     /// Mark the session cookie Secure (sent over HTTPS only). Set it whenever the portal is
-    /// reached over HTTPS, e.g. behind a TLS-terminating proxy.
+    /// reached over HTTPS, e.g. behind a TLS-terminating proxy (an https `--public-url` implies
+    /// it).
     #[arg(long, env = "PORTAL_SECURE_COOKIES")]
     pub secure_cookies: bool,
+
+    /// The URL users reach the portal at (e.g. https://portal.example.com). When set, requests
+    /// for another Host are refused (421), a state-changing request's Origin must be exactly
+    /// this origin, and an https URL makes cookies Secure and sends HSTS.
+    #[arg(long, env = "PORTAL_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+
+    /// How long, in seconds, a readiness check's answer from WorkSpaces is reused (`/readyz`
+    /// makes at most one AWS call per this period).
+    #[arg(long, env = "PORTAL_READINESS_CACHE_SECS", default_value_t = 5)]
+    pub readiness_cache_secs: u64,
 }
 
 #[derive(Clone, Debug, Subcommand)]
@@ -170,7 +188,25 @@ impl AuditCommand {
     }
 }
 
+fn parse_public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("'{text}' is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("'{text}' is not an http(s) URL with a host"));
+    }
+    if url.path() != "/" || url.query().is_some() {
+        return Err(format!(
+            "'{text}': the portal is served at the root of its host; give the URL without a path"
+        ));
+    }
+    Ok(url)
+}
+
 impl Config {
+    /// Whether session cookies are marked Secure.
+    pub fn secure_cookies(&self) -> bool {
+        self.secure_cookies || self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+    }
+
     /// Opens (and migrates) the database and loads the audit key.
     pub async fn open_database(&self) -> std::io::Result<(Db, AuditKey)> {
         let db = db::open(&self.database_url)

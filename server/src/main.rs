@@ -30,9 +30,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let running = start(config).await?;
     tracing::info!(url = %format!("http://{}", running.addr), "WorkSpaces Portal listening");
+    let audit = running.portal.pipeline.audit().clone();
     tokio::select! {
         result = running.task => { result??; }
-        _ = tokio::signal::ctrl_c() => { tracing::info!("shutting down"); }
+        _ = shutdown_signal() => { tracing::info!("shutting down"); }
+    }
+    // A clean stop leaves the whole log under a signed checkpoint.
+    match audit.settled().await.and(audit.checkpoint().await) {
+        Ok(()) => tracing::info!("signed a final audit checkpoint"),
+        Err(e) => tracing::error!(error = %e, "could not sign a final audit checkpoint"),
     }
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what service managers and `kill` send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -18,15 +18,25 @@ use tower_sessions_sqlx_store::SqliteStore;
 use crate::handlers;
 use crate::middleware;
 
-/// The whole app.
-pub fn router(state: AppState) -> Router {
+/// The whole app, for users reaching it at `site`; readiness checks of WorkSpaces are reused
+/// for `readiness_cache`.
+pub fn router(state: AppState, site: middleware::Site, readiness_cache: std::time::Duration) -> Router {
+    let site = std::sync::Arc::new(site);
+    let layers = middleware::Layers {
+        app: state.clone(),
+        site: site.clone(),
+    };
+    let readiness = handlers::Readiness::new(readiness_cache);
     let sessions = session_layer(&state.portal.db, state.portal.identity.settings());
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let context_state = state.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(handlers::readyz))
+        .route(
+            "/readyz",
+            get(move |state: axum::extract::State<AppState>| handlers::readyz(state, readiness.clone())),
+        )
         .route(app::audit::EXPORT_PATH, get(handlers::export_audit))
         .leptos_routes_with_context(
             &state,
@@ -47,12 +57,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             middleware::unreadable_arguments,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::identify,
-        ))
+        .layer(axum::middleware::from_fn_with_state(layers, middleware::identify))
         .layer(sessions)
-        .layer(axum::middleware::from_fn(middleware::guard))
+        .layer(axum::middleware::from_fn_with_state(site, middleware::guard))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -23,6 +23,8 @@ pub struct Running {
     /// First run only: the token of the setup link printed to the log.
     pub setup_token: Option<String>,
     pub emulator: Option<workspaces_emulator::Emulator>,
+    /// Where the embedded emulator listens (loopback).
+    pub emulator_addr: Option<SocketAddr>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -30,11 +32,15 @@ fn failed(what: &str) -> impl Fn(app::error::AppError) -> std::io::Error + '_ {
     move |e| std::io::Error::other(format!("{what}: {e}"))
 }
 
+/// The embedded emulator and where it listens.
+pub struct Embedded {
+    pub emulator: workspaces_emulator::Emulator,
+    pub addr: SocketAddr,
+}
+
 /// The WorkSpaces client for the configured backend. With the emulator, it also returns the
 /// emulator, whose state tests may inspect.
-pub async fn workspaces_client(
-    config: &Config,
-) -> std::io::Result<(workspaces::Client, Option<workspaces_emulator::Emulator>)> {
+pub async fn workspaces_client(config: &Config) -> std::io::Result<(workspaces::Client, Option<Embedded>)> {
     match config.workspaces {
         Backend::Aws => {
             let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
@@ -55,8 +61,15 @@ pub async fn workspaces_client(
                         .unwrap_or(workspaces_emulator::seed::DEFAULT_FLEET_SIZE),
                 },
             });
-            let addr = workspaces_emulator::spawn(emulator.clone()).await?;
-            tracing::info!(endpoint = %format!("http://{addr}"), "embedded WorkSpaces emulator started");
+            let addr = workspaces_emulator::spawn_with(emulator.clone(), config.emulator_control).await?;
+            if config.emulator_control {
+                tracing::warn!(
+                    control = %format!("http://{addr}/_emulator/"),
+                    "embedded WorkSpaces emulator started with its control endpoints (--emulator-control)"
+                );
+            } else {
+                tracing::info!(endpoint = %format!("http://{addr}"), "embedded WorkSpaces emulator started");
+            }
             // The same SDK client as for AWS, pointed at the emulator; the keys are not secret.
             let sdk_config = aws_sdk_workspaces::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
@@ -69,7 +82,7 @@ pub async fn workspaces_client(
                     "embedded-emulator",
                 ))
                 .endpoint_url(format!("http://{addr}"));
-            Ok((workspaces::client(sdk_config), Some(emulator)))
+            Ok((workspaces::client(sdk_config), Some(Embedded { emulator, addr })))
         }
     }
 }
@@ -90,7 +103,7 @@ pub fn leptos_options(listen: SocketAddr) -> LeptosOptions {
 }
 
 /// Builds the portal's services from `config`: what the server and the tests share.
-pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<workspaces_emulator::Emulator>)> {
+pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedded>)> {
     let (db, key) = config.open_database().await?;
     let audit = AuditLog::open(
         db.clone(),
@@ -121,7 +134,7 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<worksp
         IdentitySettings {
             idle_timeout: Duration::from_secs(config.session_idle_secs.max(1)),
             lifetime: Duration::from_secs(config.session_lifetime_secs.max(1)),
-            secure_cookies: config.secure_cookies,
+            secure_cookies: config.secure_cookies(),
             ..Default::default()
         },
     )
@@ -144,13 +157,14 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<worksp
         identity,
         catalog,
         fleet,
+        exports: Default::default(),
     };
     Ok((portal, emulator))
 }
 
 /// Builds the app from `config` and serves it in the background.
 pub async fn start(config: Config) -> std::io::Result<Running> {
-    let (portal, emulator) = services(&config).await?;
+    let (portal, embedded) = services(&config).await?;
     let setup_token = portal.identity.first_run_token().await.map_err(failed("users"))?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
@@ -177,7 +191,11 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         leptos_options: leptos_options(addr),
         portal: portal.clone(),
     };
-    let app = crate::router::router(state);
+    let app = crate::router::router(
+        state,
+        crate::middleware::Site::of(config.public_url.as_ref()),
+        Duration::from_secs(config.readiness_cache_secs),
+    );
     let task =
         tokio::spawn(
             async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
@@ -186,7 +204,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         addr,
         portal,
         setup_token,
-        emulator,
+        emulator_addr: embedded.as_ref().map(|e| e.addr),
+        emulator: embedded.map(|e| e.emulator),
         task,
     })
 }

@@ -53,6 +53,7 @@ pub const EVENT_NAMES: &[&str] = &[
     "ExportAuditRecords",
     "CrossSiteRequestRefused",
     "InvalidRequest",
+    "RefusedRequest",
 ];
 
 /// A search of the audit log. Every filter applies at once; every field lives in the URL.

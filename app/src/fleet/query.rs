@@ -53,7 +53,10 @@ impl SortColumn {
             SortColumn::Id => w.id.as_str().to_owned(),
             SortColumn::User => w.user_name.to_lowercase(),
             SortColumn::State => w.state.as_str().to_string(),
-            SortColumn::Directory => w.directory_alias.clone().unwrap_or_else(|| w.directory_id.as_str().to_owned()),
+            SortColumn::Directory => w
+                .directory_alias
+                .clone()
+                .unwrap_or_else(|| w.directory_id.as_str().to_owned()),
             SortColumn::Bundle => w.bundle_name.clone().unwrap_or_else(|| w.bundle_id.as_str().to_owned()),
             SortColumn::Mode => w.running_mode.as_str().to_string(),
             SortColumn::Ip => w.ip_address.as_deref().map(ip_sort_key).unwrap_or_default(),

@@ -124,17 +124,28 @@ pub fn parse_tag_lines(field: &str, text: &str) -> AppResult<Vec<Tag>> {
     Ok(tags)
 }
 
-/// Parses user names pasted one per line; blank lines and duplicates are dropped.
+/// The most users one create request takes (25 are sent per call).
+pub const MAX_USERS: usize = 500;
+
+/// Parses user names pasted one per line; blank lines and duplicates are dropped (in time linear
+/// in their number).
 pub fn parse_user_lines(field: &str, text: &str) -> AppResult<Vec<String>> {
     let mut users: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (n, line) in text.lines().enumerate() {
         let name = line.trim();
         if name.is_empty() {
             continue;
         }
         let name = user_name(&format!("{field} line {}", n + 1), name)?;
-        if !users.iter().any(|u| u.eq_ignore_ascii_case(&name)) {
+        if seen.insert(name.to_ascii_lowercase()) {
             users.push(name);
+        }
+        if users.len() > MAX_USERS {
+            return Err(AppError::validation(
+                field,
+                format!("more than {MAX_USERS} users; create them in several requests"),
+            ));
         }
     }
     if users.is_empty() {

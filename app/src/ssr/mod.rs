@@ -3,8 +3,10 @@
 //! ([`pipeline`]), the database ([`db`]) and the WorkSpaces client ([`workspaces`]). Who may call
 //! what is the policy table, `crate::policy`, shared with the pages.
 
+mod caller;
 pub mod db;
 pub mod pipeline;
+mod refusals;
 pub mod workspaces;
 
 use std::sync::Arc;
@@ -31,6 +33,8 @@ pub struct Portal {
     pub identity: Identity,
     pub catalog: Arc<Catalog>,
     pub fleet: Fleet,
+    /// Audit exports running now (a few at a time).
+    pub exports: crate::audit::ssr::Exports,
 }
 
 /// The server's shared state, provided to every page render and server function.

@@ -15,19 +15,18 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
 use ipnet::IpNet;
 use serde_json::{json, Value};
 
+pub use super::caller::{client_ip, network_of, parse_network, Caller, Principal};
+use super::refusals::{self, Admit, Refusals};
 use crate::audit::ssr::record::{self, AuditRecord, UserIdentity};
 use crate::audit::ssr::AuditLog;
 use crate::audit::Outcome;
 use crate::error::{AppError, AppResult};
-use crate::identity::ssr::User;
-use crate::identity::Role;
 use crate::policy::{self, Rule};
 
 /// When a request is recorded, and how its record is labelled.
@@ -129,67 +128,6 @@ impl Operation {
     }
 }
 
-/// Who makes a request.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Principal {
-    Anonymous,
-    /// A signed-in user of the portal.
-    User(User),
-    /// Someone at the portal's machine, running `workspaces-portal` commands (with access to its
-    /// database, so with an administrator's powers).
-    CommandLine {
-        os_user: String,
-    },
-}
-
-/// Who made a request and from where, as the policy checks it and the audit log records it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Caller {
-    pub principal: Principal,
-    pub source_ip: String,
-    pub user_agent: String,
-}
-
-impl Caller {
-    /// The command line on the portal's machine, as the operating-system user who ran it.
-    pub fn command_line() -> Self {
-        let os_user = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_default();
-        Caller {
-            principal: Principal::CommandLine { os_user },
-            source_ip: "127.0.0.1".into(),
-            user_agent: "workspaces-portal".into(),
-        }
-    }
-
-    /// The signed-in user, if any.
-    pub fn user(&self) -> Option<&User> {
-        match &self.principal {
-            Principal::User(user) => Some(user),
-            _ => None,
-        }
-    }
-
-    /// The role the policy checks (the command line acts as an administrator).
-    pub fn role(&self) -> Option<Role> {
-        match &self.principal {
-            Principal::Anonymous => None,
-            Principal::User(user) => Some(user.role),
-            Principal::CommandLine { .. } => Some(Role::Admin),
-        }
-    }
-
-    /// CloudTrail's `userIdentity`.
-    pub fn identity(&self) -> UserIdentity {
-        match &self.principal {
-            Principal::Anonymous => UserIdentity::anonymous(),
-            Principal::User(user) => UserIdentity::portal_user(user),
-            Principal::CommandLine { os_user } => UserIdentity::command_line(os_user),
-        }
-    }
-}
-
 /// What a request's answer adds to its audit record.
 pub trait Audited {
     /// CloudTrail's `responseElements` (recorded for writes).
@@ -224,6 +162,7 @@ pub struct PipelineSettings {
 pub struct Pipeline {
     audit: AuditLog,
     settings: Arc<PipelineSettings>,
+    refusals: Arc<Refusals>,
 }
 
 tokio::task_local! {
@@ -263,9 +202,27 @@ pub fn note_params(params: Value) {
 
 impl Pipeline {
     pub fn new(audit: AuditLog, settings: PipelineSettings) -> Self {
+        let refusals = Arc::new(Refusals::default());
+        // Counted refusals are recorded as one record per network and operation, once their
+        // window ends, even if no further refusal comes along to flush them.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (log, counts) = (audit.clone(), Arc::downgrade(&refusals));
+            runtime.spawn(async move {
+                loop {
+                    tokio::time::sleep(refusals::WINDOW / 4).await;
+                    let Some(counts) = counts.upgrade() else { return };
+                    for record in counts.due() {
+                        if let Err(e) = log.append(record).await {
+                            tracing::error!(error = %e, "could not record counted refusals");
+                        }
+                    }
+                }
+            });
+        }
         Pipeline {
             audit,
             settings: Arc::new(settings),
+            refusals,
         }
     }
 
@@ -275,19 +232,7 @@ impl Pipeline {
 
     /// Who is calling, from a request's head (the signed-in user is in its extensions).
     pub fn caller_of(&self, parts: &axum::http::request::Parts) -> Caller {
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let peer = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| c.0);
-        Caller {
-            principal: match parts.extensions.get::<User>() {
-                Some(user) => Principal::User(user.clone()),
-                None => Principal::Anonymous,
-            },
-            source_ip: client_ip(peer, header("x-forwarded-for"), &self.settings.trusted_proxies),
-            user_agent: header("user-agent").unwrap_or("").chars().take(512).collect(),
-        }
+        Caller::of(parts, &self.settings.trusted_proxies)
     }
 
     /// Runs one request: authorizes it, records it, runs `work`, logs it, and sets the answer's
@@ -321,6 +266,13 @@ impl Pipeline {
             let result = work.await;
             (result, NOTES.with(|n| n.take()))
         }));
+        // Should the request be dropped before its outcome is known (the client went away), the
+        // record is sealed as what it is at once, not left pending until the next start-up.
+        let mut unanswered = Unanswered {
+            audit: &self.audit,
+            pending: None,
+            record: &record,
+        };
         let (pending, (result, notes), mut audit_wait) = if op.kind.read_only() {
             let ((begun, begun_at), (done, done_at)) = tokio::join!(finished_at(begin), finished_at(work));
             match begun {
@@ -333,11 +285,14 @@ impl Pipeline {
             match begin.await {
                 Ok(id) => {
                     let waited = asked.elapsed();
+                    unanswered.pending = Some(id);
                     (id, work.await, waited)
                 }
                 Err(e) => return self.unrecorded(&op, started, e),
             }
         };
+        unanswered.pending = None;
+        drop(unanswered);
 
         let Notes {
             request_ids,
@@ -372,6 +327,10 @@ impl Pipeline {
             Err(e) => {
                 record.error_code = Some(e.audit_code().to_string());
                 record.error_message = Some(error_message.unwrap_or_else(|| e.audit_message()));
+                // Refused input changed nothing: what was sent is kept bounded.
+                if matches!(e, AppError::Validation { .. } | AppError::TooLarge { .. }) {
+                    record.request_parameters = refusals::bounded(&record.request_parameters);
+                }
             }
         }
         record.resources = AuditRecord::resources_for(
@@ -400,15 +359,29 @@ impl Pipeline {
 
     /// Records a request refused before any work (its role, a cross-site request, arguments
     /// that cannot be read), and hands back the refusal.
+    ///
+    /// What was sent is recorded bounded (the first entries of a list and a count, text cut
+    /// short). Callers who are not signed in are recorded one by one up to a few a minute per
+    /// network and operation, then counted into one record (`refusals`).
     pub async fn refuse(&self, caller: &Caller, op: &Operation, refusal: AppError) -> AppError {
         let mut record = self.new_record(caller, op);
+        record.request_parameters = refusals::bounded(&record.request_parameters);
         record.additional_event_data.outcome = Outcome::Completed;
         record.error_code = Some(refusal.audit_code().to_string());
         record.error_message = Some(refusal.audit_message());
-        if let Err(e) = self.audit.append(record).await {
-            tracing::error!(action = op.event, error = %e, "could not record a refused request");
+        tracing::info!(action = op.event, endpoint = op.endpoint, error = %escaped(&refusal.to_string()), "request refused");
+        let (record_it, due) = match caller.principal {
+            Principal::Anonymous => match self.refusals.admit(&caller.network(), op.endpoint, op.event, &record) {
+                Admit::Record(due) => (true, due),
+                Admit::Counted(due) => (false, due),
+            },
+            _ => (true, Vec::new()),
+        };
+        for record in due.into_iter().chain(record_it.then_some(record)) {
+            if let Err(e) = self.audit.append(record).await {
+                tracing::error!(action = op.event, error = %e, "could not record a refused request");
+            }
         }
-        tracing::info!(action = op.event, endpoint = op.endpoint, error = %refusal, "request refused");
         refusal
     }
 
@@ -489,17 +462,45 @@ impl Pipeline {
         match &result {
             Ok(_) => tracing::info!(action, elapsed_ms, "ok"),
             Err(e) => {
-                tracing::info!(action, elapsed_ms, error = %e, "refused or failed");
+                tracing::info!(action, elapsed_ms, error = %escaped(&e.to_string()), "refused or failed");
                 if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
                     response.set_status(
                         axum::http::StatusCode::from_u16(e.status())
                             .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
                     );
+                    if let Some(secs) = e.retry_after() {
+                        response.insert_header(axum::http::header::RETRY_AFTER, secs.into());
+                    }
                 }
             }
         }
         result
     }
+}
+
+/// A request whose start is stored and whose outcome is not: dropped before it is answered,
+/// it seals the record as abandoned.
+struct Unanswered<'a> {
+    audit: &'a AuditLog,
+    pending: Option<i64>,
+    record: &'a AuditRecord,
+}
+
+impl Drop for Unanswered<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.pending.take() {
+            tracing::warn!(action = %self.record.event_name, event_id = %self.record.event_id, "the client went away before the answer");
+            self.audit.abandon(id, self.record.clone());
+        }
+    }
+}
+
+/// User text for a log line: control characters (a newline could forge a line) escaped.
+pub fn escaped(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars().flat_map(char::escape_default).collect()
 }
 
 /// Runs `future` and notes when it finished.
@@ -518,75 +519,14 @@ pub fn audit_unavailable() -> AppError {
     }
 }
 
-/// An address or a CIDR network (`10.0.0.0/8`, `::1`), as `--trusted-proxy` takes it.
-pub fn parse_network(text: &str) -> Result<IpNet, String> {
-    let text = text.trim();
-    if let Ok(net) = text.parse::<IpNet>() {
-        return Ok(net);
-    }
-    text.parse::<IpAddr>()
-        .map(IpNet::from)
-        .map_err(|_| format!("'{text}' is not an IP address or CIDR network (e.g. 10.0.0.0/8)"))
-}
-
-/// The client's address: the TCP peer, unless the peer is a trusted proxy, in which case the
-/// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
-pub fn client_ip(peer: Option<SocketAddr>, forwarded_for: Option<&str>, trusted: &[IpNet]) -> String {
-    let Some(peer) = peer.map(|p| canonical(p.ip())) else {
-        return "unknown".into();
-    };
-    if !trusted.iter().any(|n| n.contains(&peer)) {
-        return peer.to_string();
-    }
-    let mut client = peer;
-    if let Some(header) = forwarded_for {
-        for hop in header.rsplit(',') {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(ip) => {
-                    client = canonical(ip);
-                    if !trusted.iter().any(|n| n.contains(&client)) {
-                        break;
-                    }
-                }
-                // A hop that is not an address: stop at the last one we could trust.
-                Err(_) => break,
-            }
-        }
-    }
-    client.to_string()
-}
-
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn forwarded_for_is_honoured_only_from_trusted_proxies() {
-        let proxy = parse_network("10.0.0.0/8").unwrap();
-        let peer = Some("10.1.2.3:5000".parse().unwrap());
-        let outsider = Some("203.0.113.9:5000".parse().unwrap());
-        assert_eq!(client_ip(outsider, Some("1.2.3.4"), &[proxy]), "203.0.113.9");
-        assert_eq!(client_ip(peer, Some("1.2.3.4"), &[]), "10.1.2.3");
-        // A client cannot spoof by prepending: the right-most untrusted hop counts.
-        assert_eq!(
-            client_ip(peer, Some("6.6.6.6, 198.51.100.7, 10.9.9.9"), &[proxy]),
-            "198.51.100.7"
-        );
-        assert_eq!(client_ip(peer, None, &[proxy]), "10.1.2.3");
-        assert!(parse_network("::1")
-            .unwrap()
-            .contains(&"::1".parse::<IpAddr>().unwrap()));
-        assert!(parse_network("10.0.0.0/33").is_err());
-        assert!(parse_network("0.0.0.0/0")
-            .unwrap()
-            .contains(&"8.8.8.8".parse::<IpAddr>().unwrap()));
+    fn user_text_cannot_add_lines_to_the_log() {
+        assert_eq!(escaped("ids[0]: 'x\nFAKE ok'"), "ids[0]: \\'x\\nFAKE ok\\'");
+        assert_eq!(escaped("plain text"), "plain text");
     }
 
     #[test]
@@ -600,12 +540,5 @@ mod tests {
         ]);
         assert_eq!(op.resources, ["ws-1", "ws-2"]);
         assert_eq!(op.action(), "workspaces/batch");
-    }
-
-    #[test]
-    fn the_command_line_acts_as_an_administrator_and_is_recorded_as_itself() {
-        let cli = Caller::command_line();
-        assert_eq!(cli.role(), Some(Role::Admin));
-        assert_eq!(cli.identity().kind, record::IdentityKind::CommandLine);
     }
 }

@@ -69,7 +69,7 @@ fn read_password() -> std::io::Result<String> {
 
 /// Runs a user command; returns the process exit code (2: refused input, 1: other failure).
 pub async fn run_user_command(config: &Config, command: &UserCommand) -> std::io::Result<i32> {
-    let db = db::open(&config.database_url)
+    let db = db::open_for_command(&config.database_url)
         .await
         .map_err(|e| std::io::Error::other(format!("database {}: {e} (see --database-url)", config.database_url)))?;
     let key = AuditKey::load_or_create(&config.audit_key_file)?;

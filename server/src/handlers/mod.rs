@@ -1,6 +1,8 @@
 //! The few routes that are not pages or server functions: readiness, and the audit export
 //! (streamed, so a plain handler).
 
+use std::sync::Arc;
+
 use app::ssr::{db, workspaces, AppState};
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -8,16 +10,61 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-/// Ready when the database and WorkSpaces answer.
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let (database, workspaces) = tokio::join!(db::ping(&state.portal.db), workspaces::ping(&state.portal.workspaces));
-    let ready = database.is_ok() && workspaces.is_ok();
+/// The last readiness answer of WorkSpaces, reused for a while: `/readyz` is anonymous, and must
+/// not turn each hit into an AWS call.
+#[derive(Clone)]
+pub struct Readiness {
+    ttl: std::time::Duration,
+    last: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
+}
+
+impl Readiness {
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Readiness {
+            ttl,
+            last: Arc::default(),
+        }
+    }
+
+    async fn workspaces(&self, client: &workspaces::Client) -> bool {
+        let mut last = self.last.lock().await;
+        if let Some((at, ok)) = *last {
+            if at.elapsed() < self.ttl {
+                return ok;
+            }
+        }
+        let ok = match workspaces::ping(client).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: WorkSpaces does not answer");
+                false
+            }
+        };
+        *last = Some((std::time::Instant::now(), ok));
+        ok
+    }
+}
+
+/// Ready when the database and WorkSpaces answer. The answer says only which part is not ready;
+/// the details go to the server log.
+pub async fn readyz(State(state): State<AppState>, readiness: Readiness) -> impl IntoResponse {
+    let (database, workspaces) = tokio::join!(
+        db::ping(&state.portal.db),
+        readiness.workspaces(&state.portal.workspaces)
+    );
+    if let Err(e) = &database {
+        tracing::warn!(error = %e, "readiness: the database does not answer");
+    }
+    let reason = match (database.is_ok(), workspaces) {
+        (true, true) => None,
+        (false, _) => Some("database"),
+        (true, false) => Some("workspaces"),
+    };
     let body = serde_json::json!({
-        "status": if ready { "ready" } else { "not ready" },
-        "database": database.map(|_| "ok".to_string()).unwrap_or_else(|e| e.to_string()),
-        "workspaces": workspaces.map(|_| "ok".to_string()).unwrap_or_else(|e| e.to_string()),
+        "status": if reason.is_none() { "ready" } else { "not ready" },
+        "reason": reason,
     });
-    let status = if ready {
+    let status = if reason.is_none() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

@@ -29,6 +29,7 @@ pub fn test_config() -> Config {
     config.emulator_seed_workspaces = Some(6);
     config.emulator_transition_delay_ms = 50;
     config.fleet_cache_ms = 0;
+    config.readiness_cache_secs = 0;
     config
 }
 
@@ -119,13 +120,26 @@ impl TestPortal {
     }
 
     /// Runs `workspaces-portal ARGS` on this portal's database and key, with `stdin` typed in.
-    pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        cli(&self.config, args, stdin)
+    pub async fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        cli(&self.config, args, stdin).await
     }
 }
 
-/// Runs `workspaces-portal ARGS` on the database and key of `config`, with `stdin` typed in.
-pub fn cli(config: &Config, args: &[&str], stdin: &str) -> std::process::Output {
+/// Runs `workspaces-portal ARGS` on the database and key of `config`, with `stdin` typed in —
+/// off the runtime's thread, so that the portal under test (on the same runtime) goes on
+/// serving and writing while the command runs.
+pub async fn cli(config: &Config, args: &[&str], stdin: &str) -> std::process::Output {
+    let (config, args, stdin) = (
+        config.clone(),
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+        stdin.to_string(),
+    );
+    tokio::task::spawn_blocking(move || run_cli(&config, &args, &stdin))
+        .await
+        .unwrap()
+}
+
+fn run_cli(config: &Config, args: &[String], stdin: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_workspaces-portal"))
         .args(args)

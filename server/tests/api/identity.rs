@@ -478,26 +478,37 @@ async fn the_command_line_manages_users_and_records_each_change_while_the_portal
     let config = test_config();
     let p = TestPortal::start(config.clone()).await;
     let base = p.base.clone();
-    let add = p.cli(&["user", "add", "--name", "carl", "--role", "operator"], PASSWORD);
+    let add = p
+        .cli(&["user", "add", "--name", "carl", "--role", "operator"], PASSWORD)
+        .await;
     assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
     assert_eq!(p.anonymous("t").sign_in("carl", PASSWORD).await, 200);
-    let short = p.cli(&["user", "add", "--name", "cleo"], "short");
-    assert_eq!(short.status.code(), Some(2));
+    let short = p.cli(&["user", "add", "--name", "cleo"], "short").await;
+    assert_eq!(
+        short.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&short.stderr)
+    );
     assert!(String::from_utf8_lossy(&short.stderr).contains("password: must be at least 12"));
     assert!(p
         .cli(&["user", "set-role", "--name", "carl", "--role", "approver"], "")
+        .await
         .status
         .success());
-    assert!(p.cli(&["user", "disable", "--name", "carl"], "").status.success());
+    assert!(p.cli(&["user", "disable", "--name", "carl"], "").await.status.success());
     assert_eq!(p.anonymous("t").sign_in("carl", PASSWORD).await, 401);
-    let list = p.cli(&["user", "list"], "");
+    let list = p.cli(&["user", "list"], "").await;
     let text = String::from_utf8_lossy(&list.stdout);
     assert!(
         text.contains("carl") && text.contains("approver") && text.contains("no"),
         "{text}{}",
         String::from_utf8_lossy(&list.stderr)
     );
-    assert_eq!(p.cli(&["user", "enable", "--name", "ghost"], "").status.code(), Some(2));
+    assert_eq!(
+        p.cli(&["user", "enable", "--name", "ghost"], "").await.status.code(),
+        Some(2)
+    );
 
     // The portal keeps writing to the same chain afterwards, and it all verifies.
     let http = p.signed_in("after", Role::Viewer, "t").await.http;
@@ -510,7 +521,7 @@ async fn the_command_line_manages_users_and_records_each_change_while_the_portal
             .as_u16(),
         200
     );
-    let verify = p.cli(&["audit", "verify"], "");
+    let verify = p.cli(&["audit", "verify"], "").await;
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
     let events: Vec<(String, String, Option<String>)> = sqlx::query_as(
         "SELECT event_name, user_name, error_code FROM audit_records WHERE json_extract(record, '$.userIdentity.type') = 'CommandLine' ORDER BY id",

@@ -3,6 +3,7 @@
 
 mod audit;
 mod fleet;
+mod hardening;
 mod harness;
 mod identity;
 mod matrix;

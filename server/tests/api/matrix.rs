@@ -156,7 +156,15 @@ async fn every_endpoint_allows_exactly_its_roles_and_records_each_refusal() {
                 assert_eq!(after.len(), before + 1, "exactly one refusal recorded: {what}");
                 let (user, event, message) = after.last().unwrap();
                 assert_eq!(user, name, "the refusal names the caller: {what}");
-                assert_eq!(event, row.event, "the refusal names the operation: {what}");
+                // Refused before the body is read, a call of an endpoint of several operations
+                // (a batch) cannot name which it was.
+                let several = policy::TABLE.iter().filter(|e| e.endpoint == row.endpoint).count() > 1;
+                let early = several
+                    && !policy::TABLE
+                        .iter()
+                        .any(|e| e.endpoint == row.endpoint && e.rule.allows(*role));
+                let expected_event = if early { "RefusedRequest" } else { row.event };
+                assert_eq!(event, expected_event, "the refusal names the operation: {what}");
                 assert!(!message.is_empty());
             }
         }

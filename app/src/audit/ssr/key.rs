@@ -63,7 +63,7 @@ impl AuditKey {
                 let mut secret = vec![0u8; 32];
                 getrandom::fill(&mut secret).map_err(|e| std::io::Error::other(e.to_string()))?;
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)?;
+                    crate::ssr::db::private_dir(dir)?;
                 }
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);

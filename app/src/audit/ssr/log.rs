@@ -128,6 +128,28 @@ impl AuditLog {
             .map_err(|_| AuditError("the audit writer has stopped".into()))
     }
 
+    /// Seals pending row `id` as a request whose caller went away before its outcome was
+    /// known, without waiting (callable where nothing can be awaited: a dropped request).
+    pub fn abandon(&self, id: i64, record: AuditRecord) {
+        let command = Command::Finish {
+            id,
+            record: Box::new(writer::abandoned(record)),
+        };
+        match self.tx.try_send(command) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(command)) => match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    let tx = self.tx.clone();
+                    runtime.spawn(async move {
+                        let _ = tx.send(command).await;
+                    });
+                }
+                Err(_) => tracing::error!(pending = id, "an abandoned request stays pending until the next start"),
+            },
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
     /// Returns once everything handed to the writer before this call is stored: readers of the
     /// log call it first, so a request answered before them is in what they read.
     pub async fn settled(&self) -> Result<(), AuditError> {

@@ -108,20 +108,85 @@ pub async fn export_for(
             .unwrap_or("cloudtrail");
         let query =
             <AuditQuery as crate::url::UrlQuery>::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        Ok(ExportStart(ExportFormat::parse(format)?, Filter::parse(&query)?))
+        let (format, filter) = (ExportFormat::parse(format)?, Filter::parse(&query)?);
+        let who = caller
+            .user()
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| caller.source_ip.clone());
+        Ok(ExportStart(format, filter, portal.exports.start(&who)?))
     };
-    let ExportStart(format, filter) = portal.pipeline.run(caller, op, checked).await?;
+    let ExportStart(format, filter, turn) = portal.pipeline.run(caller, op, checked).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let db = portal.db.clone();
     tokio::spawn(async move {
         if let Err(e) = export(db, filter, format, tx).await {
             tracing::error!(error = %e, "audit export failed");
         }
+        drop(turn);
     });
     Ok((format, rx))
 }
 
-struct ExportStart(ExportFormat, Filter);
+struct ExportStart(ExportFormat, Filter, ExportTurn);
+
+/// Exports running at once: a few in all, one per user; the rest are told to try again (each
+/// holds a reader's attention for as long as the reader takes, never a database connection).
+pub struct Exports {
+    all: std::sync::Arc<tokio::sync::Semaphore>,
+    running: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+}
+
+/// Exports that may run at once.
+pub const MAX_EXPORTS: usize = 4;
+
+impl Default for Exports {
+    fn default() -> Self {
+        Exports {
+            all: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_EXPORTS)),
+            running: Default::default(),
+        }
+    }
+}
+
+impl Exports {
+    fn start(&self, who: &str) -> AppResult<ExportTurn> {
+        let busy = |message: String| crate::error::AppError::TooManyRequests {
+            message,
+            retry_after: Some(10),
+        };
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if running.contains(who) {
+            return Err(busy(
+                "an export of yours is still running; wait until it has finished".into(),
+            ));
+        }
+        let permit = self
+            .all
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy(format!("{MAX_EXPORTS} exports are running; try again shortly")))?;
+        running.insert(who.to_string());
+        Ok(ExportTurn {
+            _permit: permit,
+            running: self.running.clone(),
+            who: who.to_string(),
+        })
+    }
+}
+
+/// A running export's place; freed when the export ends.
+struct ExportTurn {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    running: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    who: String,
+}
+
+impl Drop for ExportTurn {
+    fn drop(&mut self) {
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.who);
+    }
+}
+
 impl crate::ssr::Audited for ExportStart {}
 
 /// Waits until every request answered so far has its outcome stored, so that what is read next

@@ -254,7 +254,7 @@ const FIELD_SEP: u8 = 0xFF;
 
 /// Streams every matching record, oldest first (the page's order reversed), in `format` to
 /// `out` in chunks of about 64 KiB. Memory stays constant however many records match; a closed
-/// receiver stops the export.
+/// receiver, or one that takes nothing for [`EXPORT_STALL`], stops the export.
 ///
 /// Each row is one value: the record's JSON, or the CSV fields joined by SQLite with
 /// [`FIELD_SEP`] (the driver's cost is per value, and 13 of them per row cost more than the
@@ -283,56 +283,88 @@ pub async fn export(
             format!("CAST({joined} AS BLOB)")
         }
     };
-    let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {line} FROM audit_records r"));
-    filter.push_where(&mut qb);
-    qb.push(" ORDER BY r.event_time, r.id");
-    let mut rows = qb.build().fetch(&db);
     let mut buf: Vec<u8> = Vec::with_capacity(80 * 1024);
     let mut count: u64 = 0;
     match format {
         ExportFormat::CloudTrail => buf.extend_from_slice(b"{\"Records\":[\n"),
         ExportFormat::Csv => buf.extend_from_slice(CSV_HEADER.as_bytes()),
     }
+    // Read in keyset batches: a pooled connection is held for one batch's query, never while
+    // the export waits for its reader.
+    let mut after: Option<(String, i64)> = None;
     loop {
-        let next = match futures::TryStreamExt::try_next(&mut rows).await {
-            Ok(next) => next,
+        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {line}, r.event_time, r.id FROM audit_records r"));
+        filter.push_where(&mut qb);
+        if let Some((time, id)) = &after {
+            qb.push(" AND (r.event_time, r.id) > (")
+                .push_bind(time.clone())
+                .push(", ")
+                .push_bind(*id)
+                .push(")");
+        }
+        qb.push(" ORDER BY r.event_time, r.id LIMIT ").push_bind(EXPORT_BATCH);
+        let rows = match qb.build().fetch_all(&db).await {
+            Ok(rows) => rows,
             Err(e) => {
                 let _ = out.send(Err(e.to_string())).await;
                 return Err(e);
             }
         };
-        let Some(r) = next else { break };
-        let value: &[u8] = r.try_get_unchecked(0).unwrap_or_default();
-        match format {
-            ExportFormat::CloudTrail => {
-                if count > 0 {
-                    buf.extend_from_slice(b",\n");
-                }
-                buf.extend_from_slice(value);
-            }
-            ExportFormat::Csv => {
-                for (i, field) in value.split(|b| *b == FIELD_SEP).enumerate() {
-                    if i > 0 {
-                        buf.push(b',');
+        for r in &rows {
+            let value: &[u8] = r.try_get_unchecked(0).unwrap_or_default();
+            match format {
+                ExportFormat::CloudTrail => {
+                    if count > 0 {
+                        buf.extend_from_slice(b",\n");
                     }
-                    csv_field(&mut buf, field);
+                    buf.extend_from_slice(value);
                 }
-                buf.push(b'\n');
+                ExportFormat::Csv => {
+                    for (i, field) in value.split(|b| *b == FIELD_SEP).enumerate() {
+                        if i > 0 {
+                            buf.push(b',');
+                        }
+                        csv_field(&mut buf, field);
+                    }
+                    buf.push(b'\n');
+                }
+            }
+            count += 1;
+            if buf.len() >= 64 * 1024 {
+                let full = std::mem::replace(&mut buf, Vec::with_capacity(80 * 1024));
+                if !hand_over(&out, full).await {
+                    return Ok(count);
+                }
             }
         }
-        count += 1;
-        if buf.len() >= 64 * 1024 {
-            let full = std::mem::replace(&mut buf, Vec::with_capacity(80 * 1024));
-            if out.send(Ok(full)).await.is_err() {
-                return Ok(count);
-            }
+        match rows.last() {
+            Some(last) if rows.len() as i64 == EXPORT_BATCH => after = Some((last.get(1), last.get(2))),
+            _ => break,
         }
     }
     if format == ExportFormat::CloudTrail {
         buf.extend_from_slice(b"\n]}\n");
     }
-    let _ = out.send(Ok(buf)).await;
+    hand_over(&out, buf).await;
     Ok(count)
+}
+
+/// Records read per query of an export.
+const EXPORT_BATCH: i64 = 2_000;
+
+/// How long an export waits for its reader to take the next chunk before it gives up.
+pub const EXPORT_STALL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Hands a chunk to the export's reader; `false` when the reader went away or stalled.
+async fn hand_over(out: &mpsc::Sender<Result<Vec<u8>, String>>, chunk: Vec<u8>) -> bool {
+    match tokio::time::timeout(EXPORT_STALL, out.send(Ok(chunk))).await {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => false,
+        Err(_) => {
+            tracing::warn!("an audit export stopped: its reader took nothing for {EXPORT_STALL:?}");
+            false
+        }
+    }
 }
 
 /// The columns of a CSV line, in the header's order.

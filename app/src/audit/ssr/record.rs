@@ -211,6 +211,9 @@ pub struct PortalData {
     #[serde(default)]
     pub failed_items: usize,
     pub elapsed_ms: Option<u64>,
+    /// An aggregate of refused anonymous requests: how many it stands for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregated_count: Option<u64>,
 }
 
 impl AuditRecord {

@@ -295,17 +295,54 @@ async fn store(conn: &mut SqliteConnection, db: &Db, tip: &mut Tip, commands: Ve
         }
     };
     let broken = results.iter().all(|r| r.is_err());
+    let mut abandoned = Vec::new();
     for (command, result) in commands.into_iter().zip(results) {
-        respond(command, result);
+        if let Some(seal) = respond(command, result) {
+            abandoned.push(seal);
+        }
+    }
+    // A request that went away before it learned its start was stored: seal it now, as what it
+    // is, rather than leave it pending until the next start-up.
+    if !abandoned.is_empty() {
+        let before = tip.clone();
+        if let Err(e) = apply(conn, tip, &abandoned).await {
+            *tip = load_tip(db).await.unwrap_or(before);
+            tracing::error!(error = %e, "could not seal requests whose callers went away");
+        }
     }
     broken
 }
 
-/// Answers whoever waits for `command`; a failed `Finish` (nobody waits) is logged.
-fn respond(command: Command, result: Result<i64, String>) {
+/// The record of a request whose caller went away before its outcome was known.
+pub(super) fn abandoned(mut record: AuditRecord) -> AuditRecord {
+    record.additional_event_data.outcome = crate::audit::Outcome::Unknown;
+    record.error_code = Some("ClientDisconnected".into());
+    record.error_message = Some(
+        "The client went away before the answer, and the portal stopped the request there. \
+         Calls already sent to AWS may have taken effect: check the state of the resources it names."
+            .into(),
+    );
+    record
+}
+
+/// Answers whoever waits for `command`; a failed `Finish` (nobody waits) is logged. A start
+/// whose request no longer waits for it comes back, to be sealed.
+fn respond(command: Command, result: Result<i64, String>) -> Option<Command> {
     match command {
-        Command::Append { reply, .. } | Command::Begin { reply, .. } => {
+        Command::Append { reply, .. } => {
             let _ = reply.send(result);
+        }
+        Command::Begin { reply, record } => {
+            if let Ok(id) = result {
+                if reply.send(Ok(id)).is_err() {
+                    return Some(Command::Finish {
+                        id,
+                        record: Box::new(abandoned(*record)),
+                    });
+                }
+            } else {
+                let _ = reply.send(result);
+            }
         }
         Command::Settle { reply } => {
             let _ = reply.send(result.map(|_| ()));
@@ -322,6 +359,7 @@ fn respond(command: Command, result: Result<i64, String>) {
         }
         Command::Checkpoint { .. } | Command::Prune { .. } => {}
     }
+    None
 }
 
 /// Stores `commands` in one transaction; answers each one's row ID (0 where there is none).

@@ -253,7 +253,7 @@ impl Fleet {
         )
         .touching(&ids);
         let work = async {
-            let ids = writes::checked_ids(&ids)?;
+            let ids = writes::checked_ids(&ids, writes::MAX_REFRESH)?;
             let catalog = self.catalog.index().await?;
             let mut out = Vec::with_capacity(ids.len());
             for chunk in ids.chunks(25) {

@@ -85,7 +85,7 @@ impl Fleet {
         )
         .touching(&ids);
         let work = async {
-            let ids = checked_ids(&ids)?;
+            let ids = checked_ids(&ids, MAX_BATCH)?;
             if let Some(word) = action.confirmation_word() {
                 if confirm.as_deref().map(str::trim) != Some(word) {
                     return Err(AppError::validation(
@@ -446,10 +446,22 @@ fn auto_stop_minutes(mode: &RunningMode, text: &str) -> AppResult<Option<i32>> {
     validate::auto_stop_minutes("auto_stop_minutes", minutes).map(Some)
 }
 
-/// Parses IDs (naming the bad one by position) and drops duplicates, keeping order.
-pub(super) fn checked_ids(ids: &[String]) -> AppResult<Vec<WorkspaceId>> {
+/// The most WorkSpaces one batch request names (the portal sends them 25 to a call).
+pub const MAX_BATCH: usize = 500;
+/// The most WorkSpaces one refresh asks for (a page shows at most 200).
+pub const MAX_REFRESH: usize = 200;
+
+/// Parses up to `most` IDs (naming the bad one by position) and drops duplicates, keeping
+/// order; in time linear in their number.
+pub(super) fn checked_ids(ids: &[String], most: usize) -> AppResult<Vec<WorkspaceId>> {
     if ids.is_empty() {
         return Err(AppError::validation("ids", "select at least one WorkSpace"));
+    }
+    if ids.len() > most {
+        return Err(AppError::validation(
+            "ids",
+            format!("{} WorkSpaces given; one request takes at most {most}", ids.len()),
+        ));
     }
     let mut seen = HashSet::with_capacity(ids.len());
     let mut out = Vec::with_capacity(ids.len());
@@ -469,10 +481,15 @@ mod tests {
     #[test]
     fn ids_are_checked_by_position_and_deduplicated() {
         let ids = vec!["ws-abcdefgh1".to_string(), "ws-abcdefgh1".into(), "ws-abcdefgh2".into()];
-        let checked: Vec<String> = checked_ids(&ids).unwrap().iter().map(|id| id.to_string()).collect();
+        let checked: Vec<String> = checked_ids(&ids, 10).unwrap().iter().map(|id| id.to_string()).collect();
         assert_eq!(checked, vec!["ws-abcdefgh1", "ws-abcdefgh2"]);
-        let err = checked_ids(&["ws-abcdefgh1".into(), "nope".into()]).unwrap_err();
+        let err = checked_ids(&["ws-abcdefgh1".into(), "nope".into()], 10).unwrap_err();
         assert_eq!(err.field(), Some("ids[1]"));
-        assert_eq!(checked_ids(&[]).unwrap_err().field(), Some("ids"));
+        assert_eq!(checked_ids(&[], 10).unwrap_err().field(), Some("ids"));
+        let many: Vec<String> = (0..11).map(|i| format!("ws-{i:08}")).collect();
+        assert!(checked_ids(&many, 10).unwrap_err().to_string().contains("at most 10"));
+        // Linear: 100,000 distinct IDs are checked at once (a quadratic check would take minutes).
+        let lots: Vec<String> = (0..100_000).map(|i| format!("ws-{i:09}")).collect();
+        assert_eq!(checked_ids(&lots, lots.len()).unwrap().len(), 100_000);
     }
 }

@@ -53,8 +53,12 @@ pub struct IdentitySettings {
     pub idle_timeout: Duration,
     /// A session ends this long after sign-in, used or not.
     pub lifetime: Duration,
-    /// Failed sign-ins for one account within `failure_window` before it is refused for a while.
+    /// Failed sign-ins for one account from one network within `failure_window` before it is
+    /// refused there for a while.
     pub account_failures: usize,
+    /// Failed sign-ins for one account from anywhere before it is refused everywhere (higher:
+    /// a few guesses from one address do not lock its owner out).
+    pub account_ceiling: usize,
     /// Failed sign-ins from one address within `failure_window` before it is refused.
     pub address_failures: usize,
     pub failure_window: Duration,
@@ -68,6 +72,7 @@ impl Default for IdentitySettings {
             idle_timeout: Duration::from_secs(30 * 60),
             lifetime: Duration::from_secs(12 * 3600),
             account_failures: 5,
+            account_ceiling: 50,
             address_failures: 20,
             failure_window: Duration::from_secs(15 * 60),
             secure_cookies: false,
@@ -79,6 +84,8 @@ impl Default for IdentitySettings {
 enum SignInFailure {
     /// Too many failures for the account or from the address: retry after this long.
     Throttled(Duration),
+    /// Too many passwords are being checked right now.
+    Busy(AppError),
     /// Wrong name or password, or a disabled user. `user` is the stored user when the name
     /// exists, `reason` says which.
     Rejected {
@@ -98,6 +105,37 @@ pub struct Identity {
     dummy_hash: String,
     /// First run: the one-time token that lets the first administrator be created.
     setup_token: Mutex<Option<String>>,
+}
+
+/// Where to go after signing in: a path of this site, never another site. The text is parsed as
+/// a browser would, against this site's origin, and must stay on it; control characters and
+/// backslashes (which browsers drop or turn into slashes) are refused.
+pub fn safe_next(next: &str) -> String {
+    const HOME: &str = "/";
+    let next = next.trim();
+    if !next.starts_with('/') || next.chars().any(|c| c.is_control() || c == '\\') {
+        return HOME.into();
+    }
+    let base = url::Url::parse("http://portal.invalid/").expect("a valid base");
+    let Ok(target) = base.join(next) else {
+        return HOME.into();
+    };
+    let path = target.path();
+    // A path that resolves to `//host` would be read as another site.
+    if target.origin() != base.origin()
+        || path.starts_with("//")
+        || path.starts_with("/login")
+        || path.starts_with("/setup")
+        || path.starts_with("/api/")
+    {
+        return HOME.into();
+    }
+    let mut out = path.to_string();
+    if let Some(query) = target.query() {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
 }
 
 /// The session of the request being served (inside a server function).
@@ -254,8 +292,10 @@ impl Identity {
                         message: format!(
                             "too many failed sign-ins for this account or from your address; try again in {minutes} minute(s)"
                         ),
+                        retry_after: Some(wait.as_secs().max(1)),
                     })
                 }
+                Err(SignInFailure::Busy(e)) => Err(e),
                 Err(SignInFailure::Rejected { user, reason }) => {
                     if let Some(user) = &user {
                         named(user);
@@ -268,15 +308,36 @@ impl Identity {
         self.pipeline.run(caller, op, work).await
     }
 
-    /// Checks a name and password against the throttle and the users table.
+    /// Checks a name and password against the throttle and the users table. The attempt counts
+    /// from its start; a name longer than any user's is refused before any work.
     async fn check_password(&self, name: &str, password: &str, address: &str) -> Result<StoredUser, SignInFailure> {
-        let account = format!("account:{}", name.trim().to_lowercase());
-        let from = format!("address:{address}");
+        let network = crate::ssr::pipeline::network_of(address);
+        let from = format!("address:{network}");
+        if name.trim().chars().count() > crate::identity::MAX_USER_NAME {
+            return match self.throttle().begin(
+                &[(from.as_str(), self.settings.address_failures)],
+                self.settings.failure_window,
+            ) {
+                Err(wait) => Err(SignInFailure::Throttled(wait)),
+                Ok(()) => {
+                    self.throttle().end(&[from.as_str()], true, &[]);
+                    Err(SignInFailure::Rejected {
+                        user: None,
+                        reason: "no such user (the name is longer than any user's)",
+                    })
+                }
+            };
+        }
+        let name_key = name.trim().to_lowercase();
+        let here = format!("account:{name_key}|{network}");
+        let anywhere = format!("account:{name_key}");
         let limits = [
-            (account.as_str(), self.settings.account_failures),
+            (here.as_str(), self.settings.account_failures),
+            (anywhere.as_str(), self.settings.account_ceiling),
             (from.as_str(), self.settings.address_failures),
         ];
-        if let Some(wait) = self.throttle().retry_after(&limits, self.settings.failure_window) {
+        let keys = [here.as_str(), anywhere.as_str(), from.as_str()];
+        if let Err(wait) = self.throttle().begin(&limits, self.settings.failure_window) {
             return Err(SignInFailure::Throttled(wait));
         }
         let user = self.users.find(name).await.ok().flatten();
@@ -284,23 +345,28 @@ impl Identity {
             .as_ref()
             .map(|u| u.password_hash.clone())
             .unwrap_or_else(|| self.dummy_hash.clone());
-        let matches = password.len() <= 4 * MAX_PASSWORD && users::password_matches(hash, password).await;
+        let matches = if password.len() > 4 * MAX_PASSWORD {
+            false
+        } else {
+            match users::password_matches(hash, password).await {
+                Ok(matches) => matches,
+                Err(busy) => {
+                    // Not checked: not a failure.
+                    self.throttle().end(&keys, false, &[]);
+                    return Err(SignInFailure::Busy(busy));
+                }
+            }
+        };
         let failure = match &user {
             None => Some("no such user"),
             Some(_) if !matches => Some("wrong password"),
             Some(u) if !u.enabled => Some("user is disabled"),
             Some(_) => None,
         };
+        self.throttle().end(&keys, failure.is_some(), &[here.as_str()]);
         match failure {
-            None => {
-                self.throttle().clear(&account);
-                Ok(user.expect("a user when nothing failed"))
-            }
-            Some(reason) => {
-                self.throttle()
-                    .fail(&[account.as_str(), from.as_str()], self.settings.failure_window);
-                Err(SignInFailure::Rejected { user, reason })
-            }
+            None => Ok(user.expect("a user when nothing failed")),
+            Some(reason) => Err(SignInFailure::Rejected { user, reason }),
         }
     }
 
@@ -365,5 +431,29 @@ impl Identity {
         self.pipeline
             .run(caller, op, self.users.set_password(name, password))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next("/workspaces?state=STOPPED"), "/workspaces?state=STOPPED");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/%09/evil.example/../..//evil.example",
+            "",
+            "javascript:alert(1)",
+            "/login",
+            "/api/auth/sign-out",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad}");
+        }
     }
 }

@@ -44,14 +44,23 @@ pub fn random_hex(bytes: usize) -> String {
 
 impl Identity {
     /// The user of a session, if it is signed in, within its idle and absolute lifetimes, and
-    /// the user is still enabled with the same password. Ends the session otherwise.
-    pub async fn identify(&self, session: &Session) -> Option<User> {
+    /// the user is still enabled with the same password. Ends the session otherwise. When the
+    /// session or the user cannot be read just now (the database is busy or away), the answer is
+    /// `Unavailable` — the session is kept, not ended.
+    pub async fn identify(&self, session: &Session) -> AppResult<Option<User>> {
+        let unavailable = |e: &dyn std::fmt::Display| {
+            tracing::warn!(error = %e, "the session could not be read");
+            crate::error::AppError::Unavailable {
+                message: "your session could not be checked just now; try again in a moment".into(),
+            }
+        };
         let mut data: SessionData = match session.get(SESSION_KEY).await {
             Ok(Some(data)) => data,
-            Ok(None) => return None,
+            Ok(None) => return Ok(None),
+            Err(tower_sessions::session::Error::Store(e)) => return Err(unavailable(&e)),
             Err(e) => {
                 tracing::warn!(error = %e, "unreadable session");
-                return None;
+                return Ok(None);
             }
         };
         let now = unix_now();
@@ -60,11 +69,11 @@ impl Identity {
         let user = if idle || old {
             None
         } else {
-            self.users.by_id(data.user).await.ok().flatten()
+            self.users.by_id(data.user).await.map_err(|e| unavailable(&e))?
         };
         let Some(user) = user.filter(|u| u.enabled && u.epoch == data.epoch) else {
             let _ = session.flush().await;
-            return None;
+            return Ok(None);
         };
         let resolution = SEEN_RESOLUTION.min(self.settings.idle_timeout.as_secs() / 2);
         if now.saturating_sub(data.seen) >= resolution {
@@ -73,12 +82,12 @@ impl Identity {
                 tracing::warn!(error = %e, "could not refresh a session");
             }
         }
-        Some(User {
+        Ok(Some(User {
             id: user.id,
             name: user.name,
             role: user.role,
             session_ref: data.reference,
-        })
+        }))
     }
 
     /// Signs `user` in on `session`: a new session ID (no fixation), a new audit reference.

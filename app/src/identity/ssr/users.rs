@@ -27,11 +27,48 @@ pub struct Users {
     db: Db,
 }
 
+/// argon2 needs ~19 MiB and a core for each password it checks: no more run at once than there
+/// are cores, and no more than a few wait; the rest are told to try again.
+struct Hashing {
+    permits: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    most_waiting: usize,
+}
+
+static HASHING: std::sync::LazyLock<Hashing> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    Hashing {
+        permits: tokio::sync::Semaphore::new(cores),
+        waiting: std::sync::atomic::AtomicUsize::new(0),
+        most_waiting: 4 * cores,
+    }
+});
+
+/// A turn at argon2, or `TooManyRequests` when too many wait already.
+async fn hashing_turn() -> AppResult<tokio::sync::SemaphorePermit<'static>> {
+    use std::sync::atomic::Ordering;
+    let hashing = &*HASHING;
+    if let Ok(permit) = hashing.permits.try_acquire() {
+        return Ok(permit);
+    }
+    if hashing.waiting.fetch_add(1, Ordering::SeqCst) >= hashing.most_waiting {
+        hashing.waiting.fetch_sub(1, Ordering::SeqCst);
+        return Err(AppError::TooManyRequests {
+            message: "the portal is busy checking passwords; try again in a moment".into(),
+            retry_after: Some(1),
+        });
+    }
+    let permit = hashing.permits.acquire().await;
+    hashing.waiting.fetch_sub(1, Ordering::SeqCst);
+    permit.map_err(|_| crate::ssr::internal("the password hashing semaphore is closed"))
+}
+
 /// Hashes a password with argon2id, off the async runtime's worker threads.
 pub async fn hash_password(password: &str) -> AppResult<String> {
     let password = password.to_string();
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| crate::ssr::internal(format!("random salt: {e}")))?;
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
         Argon2::default()
@@ -44,16 +81,17 @@ pub async fn hash_password(password: &str) -> AppResult<String> {
     .map_err(|e| crate::ssr::internal(format!("password hashing: {e}")))
 }
 
-/// Whether `password` matches `hash` (argon2id, checked off the worker threads).
-pub(super) async fn password_matches(hash: String, password: &str) -> bool {
+/// Whether `password` matches `hash` (argon2id, checked off the worker threads, in turn).
+pub(super) async fn password_matches(hash: String, password: &str) -> AppResult<bool> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || {
+    let _turn = hashing_turn().await?;
+    Ok(tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
             .unwrap_or(false)
     })
     .await
-    .unwrap_or(false)
+    .unwrap_or(false))
 }
 
 pub(super) fn db_error(e: sqlx::Error) -> AppError {
@@ -241,8 +279,8 @@ mod tests {
         let b = hash_password("correct horse battery").await.unwrap();
         assert!(a.starts_with("$argon2id$"), "{a}");
         assert_ne!(a, b, "each hash has its own salt");
-        assert!(password_matches(a.clone(), "correct horse battery").await);
-        assert!(!password_matches(a, "correct horse batter").await);
-        assert!(!password_matches("not a hash".into(), "x").await);
+        assert!(password_matches(a.clone(), "correct horse battery").await.unwrap());
+        assert!(!password_matches(a, "correct horse batter").await.unwrap());
+        assert!(!password_matches("not a hash".into(), "x").await.unwrap());
     }
 }
