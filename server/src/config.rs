@@ -67,6 +67,12 @@ pub struct Config {
     #[arg(long, env = "PORTAL_FLEET_CACHE_MS", default_value_t = 2000)]
     pub fleet_cache_ms: u64,
 
+    /// Also append every signed audit checkpoint to this file (one JSON line each), outside the
+    /// database: `audit verify --checkpoint-log FILE` then proves nothing before them was cut
+    /// off or rewritten. Keep it where whoever can edit the database cannot.
+    #[arg(long, env = "PORTAL_AUDIT_CHECKPOINT_LOG")]
+    pub audit_checkpoint_log: Option<PathBuf>,
+
     /// Delete audit records older than this many days (checked hourly); 0 keeps them all.
     /// Verification still works: the first kept record's predecessor hash is kept.
     #[arg(long, env = "PORTAL_AUDIT_RETENTION_DAYS", default_value_t = 0)]
@@ -120,9 +126,19 @@ pub enum Command {
 
 #[derive(Clone, Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain and the signed checkpoints. Prints how many records verified, or
-    /// the first record where the chain breaks (and exits with status 1).
-    Verify,
+    /// Walk the hash chain, the signed checkpoints and anchor, the resource index and the
+    /// pending rows. Prints how many records verified, or the first place where the log breaks
+    /// (and exits with status 1).
+    Verify {
+        /// A chain position and hash known from outside the database (a checkpoint line of
+        /// the server log): the chain must still hold it. Repeatable.
+        #[arg(long = "expect", value_name = "SEQ:HASH")]
+        expect: Vec<app::audit::ssr::Expectation>,
+        /// The file `--audit-checkpoint-log` appends to: every checkpoint in it must still be
+        /// in the chain, with its hash.
+        #[arg(long, value_name = "FILE")]
+        checkpoint_log: Option<PathBuf>,
+    },
     /// Write the matching records to stdout, oldest first, streamed.
     Export {
         /// cloudtrail ({"Records": [...]}) or csv.
@@ -159,7 +175,7 @@ impl AuditCommand {
     /// The export's search, as the audit page would express it.
     pub fn query(&self) -> Option<(String, AuditQuery)> {
         match self {
-            AuditCommand::Verify => None,
+            AuditCommand::Verify { .. } => None,
             AuditCommand::Export {
                 format,
                 event,

@@ -109,6 +109,7 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedd
         db.clone(),
         AuditSettings {
             retention_days: config.audit_retention_days,
+            checkpoint_log: config.audit_checkpoint_log.clone(),
             ..AuditSettings::new(key)
         },
     )

@@ -19,7 +19,18 @@ pub async fn run_audit_command(config: &Config, command: &AuditCommand) -> std::
     match command.query() {
         None => {
             let key = AuditKey::load(&config.audit_key_file)?;
-            let v = audit::verify(&db, &key)
+            let mut expected = Vec::new();
+            if let AuditCommand::Verify { expect, checkpoint_log } = command {
+                expected.extend(expect.iter().cloned());
+                if let Some(path) = checkpoint_log {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+                    let lines = audit::Expectation::from_checkpoint_log(&text)
+                        .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+                    expected.extend(lines);
+                }
+            }
+            let v = audit::verify_expecting(&db, &key, &expected)
                 .await
                 .map_err(|e| std::io::Error::other(format!("reading the audit log: {e}")))?;
             let unsealed = if v.unsealed > 0 {
@@ -36,6 +47,27 @@ pub async fn run_audit_command(config: &Config, command: &AuditCommand) -> std::
                         "audit log verified: {} records (#{} to #{}), {} signed checkpoints{unsealed}",
                         v.records, v.first_seq, v.last_seq, v.checkpoints
                     );
+                    if v.uncovered > 0 {
+                        println!(
+                            "{} record(s) at the end are younger than the next checkpoint",
+                            v.uncovered
+                        );
+                    }
+                    if v.recovered > 0 {
+                        println!(
+                            "{} record(s) were sealed at a start-up from requests a crash interrupted (outcome unknown)",
+                            v.recovered
+                        );
+                    }
+                    if let Some((cutoff, days)) = &v.pruned {
+                        println!("records before #{} were pruned (older than {cutoff}; retention {days} days), as the signed anchor says", v.first_seq);
+                    }
+                    if !expected.is_empty() {
+                        println!(
+                            "{} checkpoint(s) kept outside the database match the chain",
+                            v.expectations
+                        );
+                    }
                     Ok(0)
                 }
                 Some(problem) => {

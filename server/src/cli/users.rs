@@ -124,8 +124,9 @@ pub async fn run_user_command(config: &Config, command: &UserCommand) -> std::io
             )
         }
     };
-    // The outcome is sealed by the audit writer: wait for it before the process ends.
-    if let Err(e) = audit.settled().await {
+    // The outcome is sealed by the audit writer: wait for it before the process ends, and sign a
+    // checkpoint over it (the portal's writer may not know the chain moved on).
+    if let Err(e) = audit.settled().await.and(audit.checkpoint().await) {
         eprintln!("the outcome could not be recorded: {e}");
         return Ok(1);
     }

@@ -462,7 +462,12 @@ async fn no_audit_no_action() {
 // ---------------------------------------------------------------------------------------------
 // Tamper evidence, on a log written directly
 
-fn test_record(n: usize, time: &str) -> AuditRecord {
+/// A time `seconds_ago` before now, in the audit log's form.
+pub(crate) fn recent(seconds_ago: usize) -> String {
+    record::utc_text(std::time::SystemTime::now() - Duration::from_secs(seconds_ago as u64))
+}
+
+pub(crate) fn test_record(n: usize, time: &str) -> AuditRecord {
     let ws = format!("ws-{:09}", n);
     AuditRecord {
         event_version: record::EVENT_VERSION.into(),
@@ -500,29 +505,27 @@ fn test_record(n: usize, time: &str) -> AuditRecord {
 }
 
 /// A log of `n` records with a checkpoint at the end.
-async fn written_log(n: usize) -> (db::Db, AuditKey, AuditLog, Config) {
+pub(crate) async fn written_log(n: usize) -> (db::Db, AuditKey, AuditLog, Config) {
     let config = test_config();
     let (db, key) = config.open_database().await.unwrap();
     let log = AuditLog::open(db.clone(), AuditSettings::new(key.clone()))
         .await
         .unwrap();
     for i in 1..=n {
-        log.append(test_record(i, &format!("2026-11-2{}T10:00:00.000Z", 1 + i % 2)))
-            .await
-            .unwrap();
+        log.append(test_record(i, &recent(i % 2))).await.unwrap();
     }
     log.checkpoint().await.unwrap();
     (db, key, log, config)
 }
 
 /// Edits the stored log behind the portal's back, as an attacker with database access would.
-async fn tamper(db: &db::Db, statements: &[&str]) {
+pub(crate) async fn tamper(db: &db::Db, statements: &[&str]) {
     for sql in statements {
         sqlx::query(sql).execute(db).await.unwrap();
     }
 }
 
-async fn problem(db: &db::Db, key: &AuditKey) -> audit::Problem {
+pub(crate) async fn problem(db: &db::Db, key: &AuditKey) -> audit::Problem {
     audit::verify(db, key)
         .await
         .unwrap()
@@ -679,7 +682,7 @@ async fn retention_prunes_old_records_and_the_rest_still_verifies() {
     }
     log.checkpoint().await.unwrap();
     for i in 7..=10 {
-        log.append(test_record(i, "2026-11-22T00:00:00.000Z")).await.unwrap();
+        log.append(test_record(i, &recent(3))).await.unwrap();
     }
     log.checkpoint().await.unwrap();
     let pruned = log.prune_before("2026-01-01T00:00:00.000Z".into()).await.unwrap();
@@ -693,12 +696,12 @@ async fn retention_prunes_old_records_and_the_rest_still_verifies() {
     assert_eq!(resources, 4, "the index of pruned records goes with them");
 
     // New records continue the chain; a reopened log does too.
-    log.append(test_record(11, "2026-11-22T00:00:01.000Z")).await.unwrap();
+    log.append(test_record(11, &recent(2))).await.unwrap();
     drop(log);
     let log = AuditLog::open(db.clone(), AuditSettings::new(key.clone()))
         .await
         .unwrap();
-    log.append(test_record(12, "2026-11-22T00:00:02.000Z")).await.unwrap();
+    log.append(test_record(12, &recent(1))).await.unwrap();
     let v = audit::verify(&db, &key).await.unwrap();
     assert_eq!((v.last_seq, v.problem), (12, None));
 

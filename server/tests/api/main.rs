@@ -7,3 +7,4 @@ mod hardening;
 mod harness;
 mod identity;
 mod matrix;
+mod verify;

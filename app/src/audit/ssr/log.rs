@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::key::GENESIS;
-use super::record::{self, AuditRecord};
+use super::record::{self, AuditRecord, SealedFrom};
 use super::writer::{self, Command, Reply};
 use super::{AuditError, AuditSettings};
 use crate::audit::Outcome;
@@ -47,16 +47,22 @@ impl AuditLog {
             tokio::spawn(writer::writer(db.clone(), settings, tip, i64::MAX, rx));
             return Ok(AuditLog { db, tx });
         }
-        let recovered = recover(&db, &mut tip).await?;
+        let recovered = recover(&db, &settings.key, &mut tip).await?;
         if recovered > 0 {
             tracing::warn!(
                 records = recovered,
                 "sealed audit records of requests whose outcome was not recorded (the portal stopped during them)"
             );
         }
-        let last_checkpoint: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(chain_seq), 0) FROM audit_checkpoints")
+        let mut last_checkpoint: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(chain_seq), 0) FROM audit_checkpoints")
             .fetch_one(&db)
             .await?;
+        // A previous run that stopped without its final checkpoint left the chain's end
+        // unprotected: sign it now.
+        if tip.seq > last_checkpoint {
+            writer::write_checkpoint(&db, &settings, &tip).await?;
+            last_checkpoint = tip.seq;
+        }
         let (tx, rx) = mpsc::channel(4096);
         let log = AuditLog { db: db.clone(), tx };
         let retention_days = settings.retention_days;
@@ -194,17 +200,23 @@ pub(super) async fn load_tip(db: &Db) -> Result<Tip, sqlx::Error> {
     })
 }
 
-/// Seals every request a previous run left pending, with outcome `unknown`.
-async fn recover(db: &Db, tip: &mut Tip) -> Result<u64, sqlx::Error> {
-    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, record FROM audit_pending ORDER BY id")
-        .fetch_all(db)
-        .await?;
+/// Seals every request a previous run left pending, with outcome `unknown`, as what it is: a
+/// start recovered at start-up, or — when its signature does not check out — a row the portal
+/// did not write (`UnverifiedPendingRecord`).
+async fn recover(db: &Db, key: &super::AuditKey, tip: &mut Tip) -> Result<u64, sqlx::Error> {
+    let rows: Vec<(i64, String, String, Option<String>)> =
+        sqlx::query_as("SELECT id, event_id, record, mac FROM audit_pending ORDER BY id")
+            .fetch_all(db)
+            .await?;
     if rows.is_empty() {
         return Ok(0);
     }
     let mut tx = db.begin().await?;
     let mut next = tip.clone();
-    for (id, json) in &rows {
+    for (id, event_id, json, mac) in &rows {
+        let signed = mac
+            .as_deref()
+            .is_some_and(|mac| key.check_text("pending", &super::key::pending_text(event_id, json), mac));
         let mut record: AuditRecord = match serde_json::from_str(json) {
             Ok(r) => r,
             Err(e) => {
@@ -213,12 +225,25 @@ async fn recover(db: &Db, tip: &mut Tip) -> Result<u64, sqlx::Error> {
             }
         };
         record.additional_event_data.outcome = Outcome::Unknown;
-        record.error_code = Some("OutcomeUnknown".into());
-        record.error_message = Some(
-            "The portal stopped before the outcome of this request was recorded. \
-             Check the state of the resources it names."
-                .into(),
-        );
+        if signed && record.event_id == *event_id {
+            record.error_code = Some("OutcomeUnknown".into());
+            record.error_message = Some(
+                "The portal stopped before the outcome of this request was recorded. \
+                 Check the state of the resources it names."
+                    .into(),
+            );
+            record.additional_event_data.sealed_from = Some(SealedFrom::Recovered);
+        } else {
+            tracing::error!(id, event_id = %event_id, "a pending audit row without a valid signature: sealed as unverified");
+            record.event_id = event_id.clone();
+            record.error_code = Some("UnverifiedPendingRecord".into());
+            record.error_message = Some(
+                "This request's start was found in the pending table without a valid signature of the audit key: \
+                 the portal did not write it (or wrote it before rows were signed). It is kept as found."
+                    .into(),
+            );
+            record.additional_event_data.sealed_from = Some(SealedFrom::Unverified);
+        }
         writer::seal_pending(&mut tx, &mut next, *id, &record).await?;
     }
     tx.commit().await?;

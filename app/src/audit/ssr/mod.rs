@@ -26,7 +26,7 @@ use std::time::Duration;
 use leptos::server_fn::ServerFn;
 use serde_json::json;
 
-pub use chain::{verify, Problem, Verification};
+pub use chain::{verify, verify_expecting, Expectation, Problem, Verification};
 pub use key::{chain_hash, AuditKey, GENESIS};
 pub use log::{AuditLog, Columns};
 pub use query::{export, ExportFormat, Filter};
@@ -45,6 +45,9 @@ pub struct AuditSettings {
     pub checkpoint_every: i64,
     /// …or this long after the last one, if records were added since.
     pub checkpoint_interval: Duration,
+    /// Each checkpoint is also appended to this file (one JSON line each), outside the
+    /// database: `audit verify --checkpoint-log` proves nothing before them was changed.
+    pub checkpoint_log: Option<std::path::PathBuf>,
 }
 
 impl AuditSettings {
@@ -52,11 +55,17 @@ impl AuditSettings {
         AuditSettings {
             key,
             retention_days: 0,
-            checkpoint_every: 1000,
-            checkpoint_interval: Duration::from_secs(60),
+            checkpoint_every: CHECKPOINT_EVERY,
+            checkpoint_interval: CHECKPOINT_INTERVAL,
+            checkpoint_log: None,
         }
     }
 }
+
+/// A checkpoint is signed after this many records…
+pub const CHECKPOINT_EVERY: i64 = 1000;
+/// …or this long after the last one, if records were added since.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Why a record could not be stored.
 #[derive(Debug, thiserror::Error)]

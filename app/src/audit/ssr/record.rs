@@ -214,6 +214,19 @@ pub struct PortalData {
     /// An aggregate of refused anonymous requests: how many it stands for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregated_count: Option<u64>,
+    /// Sealed at start-up from a request's start left pending, not by the request itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_from: Option<SealedFrom>,
+}
+
+/// How a record sealed at start-up came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SealedFrom {
+    /// A start the portal signed, whose request's outcome was lost (a crash).
+    Recovered,
+    /// A pending row without a valid signature: not written by the portal.
+    Unverified,
 }
 
 impl AuditRecord {

@@ -78,12 +78,14 @@ pub(super) async fn insert(tx: &mut SqliteConnection, tip: &mut Tip, record: &Au
     Ok(id)
 }
 
-/// Stores a request's start in `audit_pending`.
-async fn insert_pending(conn: &mut SqliteConnection, record: &AuditRecord) -> Result<i64, sqlx::Error> {
+/// Stores a request's start in `audit_pending`, signed.
+async fn insert_pending(conn: &mut SqliteConnection, key: &AuditKey, record: &AuditRecord) -> Result<i64, sqlx::Error> {
     let json = serde_json::to_string(record).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query_scalar("INSERT INTO audit_pending (event_id, record) VALUES (?, ?) RETURNING id")
+    let mac = key.sign_text("pending", &super::key::pending_text(&record.event_id, &json));
+    sqlx::query_scalar("INSERT INTO audit_pending (event_id, record, mac) VALUES (?, ?, ?) RETURNING id")
         .bind(&record.event_id)
         .bind(&json)
+        .bind(mac)
         .fetch_one(&mut *conn)
         .await
 }
@@ -120,21 +122,47 @@ async fn index_resources(tx: &mut SqliteConnection, id: i64, record: &AuditRecor
     Ok(())
 }
 
-async fn write_checkpoint(db: &Db, key: &AuditKey, tip: &Tip) -> Result<(), sqlx::Error> {
+/// Signs a checkpoint at `tip`: in the database, in the server log, and in the checkpoint log
+/// file when one is configured (outside the database's reach).
+pub(super) async fn write_checkpoint(db: &Db, settings: &AuditSettings, tip: &Tip) -> Result<(), sqlx::Error> {
+    let key = &settings.key;
+    let created_at = record::utc_now();
+    let mac = key.sign_text(
+        "checkpoint",
+        &super::key::checkpoint_text(tip.seq, &tip.hash, &created_at),
+    );
     sqlx::query(
         "INSERT OR REPLACE INTO audit_checkpoints (chain_seq, hash, created_at, key_id, mac) VALUES (?, ?, ?, ?, ?)",
     )
     .bind(tip.seq)
     .bind(&tip.hash)
-    .bind(record::utc_now())
+    .bind(&created_at)
     .bind(&key.id)
-    .bind(key.sign(tip.seq, &tip.hash))
+    .bind(&mac)
     .execute(db)
     .await?;
+    tracing::info!(chain_seq = tip.seq, hash = %tip.hash, "audit checkpoint");
+    if let Some(path) = &settings.checkpoint_log {
+        let line = serde_json::json!({
+            "chainSeq": tip.seq,
+            "hash": tip.hash,
+            "createdAt": created_at,
+            "keyId": key.id,
+            "mac": mac,
+        });
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
+        if let Err(e) = appended {
+            tracing::error!(path = %path.display(), error = %e, "could not append to the audit checkpoint log");
+        }
+    }
     Ok(())
 }
 
-pub(super) async fn prune(db: &Db, tip: &Tip, cutoff: &str) -> Result<u64, sqlx::Error> {
+pub(super) async fn prune(db: &Db, settings: &AuditSettings, tip: &Tip, cutoff: &str) -> Result<u64, sqlx::Error> {
     let mut tx = db.begin().await?;
     let first_kept: Option<i64> =
         sqlx::query_scalar("SELECT MIN(chain_seq) FROM audit_records WHERE chain_seq IS NOT NULL AND event_time >= ?")
@@ -162,12 +190,27 @@ pub(super) async fn prune(db: &Db, tip: &Tip, cutoff: &str) -> Result<u64, sqlx:
         .bind(first_kept)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT OR REPLACE INTO audit_anchor (id, chain_seq, prev_hash, pruned_at) VALUES (1, ?, ?, ?)")
-        .bind(first_kept)
-        .bind(&prev_hash)
-        .bind(record::utc_now())
-        .execute(&mut *tx)
-        .await?;
+    // The anchor says where the kept chain starts, and why: signed, so it cannot be forged to hide
+    // records removed from the start.
+    let pruned_at = record::utc_now();
+    let retention_days = i64::from(settings.retention_days);
+    let mac = settings.key.sign_text(
+        "anchor",
+        &super::key::anchor_text(first_kept, &prev_hash, cutoff, retention_days, &pruned_at),
+    );
+    sqlx::query(
+        "INSERT OR REPLACE INTO audit_anchor (id, chain_seq, prev_hash, pruned_at, cutoff, retention_days, key_id, mac) \
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(first_kept)
+    .bind(&prev_hash)
+    .bind(&pruned_at)
+    .bind(cutoff)
+    .bind(retention_days)
+    .bind(&settings.key.id)
+    .bind(&mac)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(deleted)
 }
@@ -193,7 +236,7 @@ pub(super) async fn writer(
             },
             _ = ticker.tick() => {
                 if tip.seq > checkpointed {
-                    match write_checkpoint(&db, &settings.key, &tip).await {
+                    match write_checkpoint(&db, &settings, &tip).await {
                         Ok(()) => checkpointed = tip.seq,
                         Err(e) => tracing::error!(error = %e, "could not write an audit checkpoint"),
                     }
@@ -214,7 +257,7 @@ pub(super) async fn writer(
             match command {
                 Command::Checkpoint { reply } => {
                     let result = if tip.seq > 0 {
-                        write_checkpoint(&db, &settings.key, &tip).await
+                        write_checkpoint(&db, &settings, &tip).await
                     } else {
                         Ok(())
                     };
@@ -224,7 +267,7 @@ pub(super) async fn writer(
                     let _ = reply.send(result.map_err(|e| e.to_string()));
                 }
                 Command::Prune { cutoff, reply } => {
-                    let _ = reply.send(prune(&db, &tip, &cutoff).await.map_err(|e| e.to_string()));
+                    let _ = reply.send(prune(&db, &settings, &tip, &cutoff).await.map_err(|e| e.to_string()));
                 }
                 other => records.push(other),
             }
@@ -253,7 +296,7 @@ pub(super) async fn writer(
         let mut broken = false;
         for group in [waited, later] {
             if !group.is_empty() {
-                broken |= store(c, &db, &mut tip, group).await;
+                broken |= store(c, &db, &settings.key, &mut tip, group).await;
             }
         }
         // A broken connection is replaced before the next batch.
@@ -261,7 +304,7 @@ pub(super) async fn writer(
             conn = None;
         }
         if tip.seq - checkpointed >= settings.checkpoint_every {
-            match write_checkpoint(&db, &settings.key, &tip).await {
+            match write_checkpoint(&db, &settings, &tip).await {
                 Ok(()) => checkpointed = tip.seq,
                 Err(e) => tracing::error!(error = %e, "could not write an audit checkpoint"),
             }
@@ -272,9 +315,9 @@ pub(super) async fn writer(
 /// Stores `commands` in one transaction and answers them. If that fails, each is tried on its
 /// own, so that one bad record does not take the others with it. Returns whether the
 /// connection looks broken (everything failed).
-async fn store(conn: &mut SqliteConnection, db: &Db, tip: &mut Tip, commands: Vec<Command>) -> bool {
+async fn store(conn: &mut SqliteConnection, db: &Db, key: &AuditKey, tip: &mut Tip, commands: Vec<Command>) -> bool {
     let before = tip.clone();
-    let results: Vec<Result<i64, String>> = match apply(conn, tip, &commands).await {
+    let results: Vec<Result<i64, String>> = match apply(conn, key, tip, &commands).await {
         Ok(ids) => ids.into_iter().map(Ok).collect(),
         Err(e) => {
             // Another process (the command line) may have extended the chain: go on from its end.
@@ -283,7 +326,7 @@ async fn store(conn: &mut SqliteConnection, db: &Db, tip: &mut Tip, commands: Ve
             let mut results = Vec::with_capacity(commands.len());
             for command in &commands {
                 let before = tip.clone();
-                match apply(conn, tip, std::slice::from_ref(command)).await {
+                match apply(conn, key, tip, std::slice::from_ref(command)).await {
                     Ok(ids) => results.push(Ok(ids[0])),
                     Err(e) => {
                         *tip = load_tip(db).await.unwrap_or(before);
@@ -305,7 +348,7 @@ async fn store(conn: &mut SqliteConnection, db: &Db, tip: &mut Tip, commands: Ve
     // is, rather than leave it pending until the next start-up.
     if !abandoned.is_empty() {
         let before = tip.clone();
-        if let Err(e) = apply(conn, tip, &abandoned).await {
+        if let Err(e) = apply(conn, key, tip, &abandoned).await {
             *tip = load_tip(db).await.unwrap_or(before);
             tracing::error!(error = %e, "could not seal requests whose callers went away");
         }
@@ -363,10 +406,15 @@ fn respond(command: Command, result: Result<i64, String>) -> Option<Command> {
 }
 
 /// Stores `commands` in one transaction; answers each one's row ID (0 where there is none).
-async fn apply(conn: &mut SqliteConnection, tip: &mut Tip, commands: &[Command]) -> Result<Vec<i64>, sqlx::Error> {
+async fn apply(
+    conn: &mut SqliteConnection,
+    key: &AuditKey,
+    tip: &mut Tip,
+    commands: &[Command],
+) -> Result<Vec<i64>, sqlx::Error> {
     // The usual case on a quiet portal, on a request's path: one start, one statement.
     if let [Command::Begin { record, .. }] = commands {
-        return Ok(vec![insert_pending(conn, record).await?]);
+        return Ok(vec![insert_pending(conn, key, record).await?]);
     }
     if commands.iter().all(|c| matches!(c, Command::Settle { .. })) {
         return Ok(vec![0; commands.len()]);
@@ -376,7 +424,7 @@ async fn apply(conn: &mut SqliteConnection, tip: &mut Tip, commands: &[Command])
     for command in commands {
         ids.push(match command {
             Command::Append { record, .. } => insert(&mut tx, tip, record).await?,
-            Command::Begin { record, .. } => insert_pending(&mut tx, record).await?,
+            Command::Begin { record, .. } => insert_pending(&mut tx, key, record).await?,
             Command::Finish { id, record } => seal_pending(&mut tx, tip, *id, record).await?,
             Command::Settle { .. } | Command::Checkpoint { .. } | Command::Prune { .. } => 0,
         });
