@@ -3,6 +3,7 @@
 
 mod audit;
 mod fleet;
+mod fuzz;
 mod hardening;
 mod harness;
 mod identity;
