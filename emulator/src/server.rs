@@ -392,6 +392,27 @@ async fn force_state(State(emulator): State<Emulator>, Path(id): Path<String>, b
     }
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Reassign {
+    user_name: String,
+}
+
+/// Gives a WorkSpace to another user (`{"userName": "…"}`), which no action of the API does.
+async fn reassign(State(emulator): State<Emulator>, Path(id): Path<String>, body: Bytes) -> Response {
+    let wanted: Reassign = match serde_json::from_slice(&body) {
+        Ok(w) => w,
+        Err(e) => return control_error(format!("Expected {{\"userName\": \"<name>\"}}: {e}")),
+    };
+    if wanted.user_name.trim().is_empty() || wanted.user_name.len() > 63 {
+        return control_error("userName: 1 to 63 characters".into());
+    }
+    match emulator.write().reassign(&id, wanted.user_name.trim(), Instant::now()) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (StatusCode::NOT_FOUND, Json(serde_json::json!({ "message": e.message }))).into_response(),
+    }
+}
+
 async fn health(State(emulator): State<Emulator>) -> Json<serde_json::Value> {
     let workspaces = emulator.read().workspace_count(Instant::now());
     Json(serde_json::json!({ "status": "ok", "workspaces": workspaces }))
@@ -444,7 +465,8 @@ pub fn router_with(emulator: Emulator, control: bool) -> Router {
                 "/_emulator/faults",
                 get(list_faults).post(add_fault).delete(clear_faults),
             )
-            .route("/_emulator/workspaces/{id}/state", post(force_state));
+            .route("/_emulator/workspaces/{id}/state", post(force_state))
+            .route("/_emulator/workspaces/{id}/user", post(reassign));
     }
     router.fallback(fallback).with_state(emulator)
 }

@@ -109,6 +109,15 @@ impl Store {
         Ok(())
     }
 
+    /// Gives a WorkSpace to another user, as a directory change or a rebuild elsewhere could
+    /// (for tests of what changed behind a request's back).
+    pub fn reassign(&mut self, id: &str, user_name: &str, now: Instant) -> ApiResult<()> {
+        self.sweep(now);
+        let ws = self.visible_mut(id, now)?;
+        ws.user_name = user_name.to_string();
+        Ok(())
+    }
+
     pub fn workspace_count(&self, now: Instant) -> usize {
         self.workspaces.values().filter(|w| !w.is_gone_at(now)).count()
     }

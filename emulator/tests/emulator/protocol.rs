@@ -490,3 +490,28 @@ async fn a_workspace_can_be_forced_into_any_state() {
     .await;
     assert_eq!(answer.status, 404);
 }
+
+#[tokio::test]
+async fn a_workspace_can_be_given_to_another_user() {
+    let h = start(Protocol::AwsJson1_1, 1000, 5).await;
+    let json = Protocol::AwsJson1_1;
+    let (_, list) = call(h.addr, json, "DescribeWorkspaces", json!({})).await;
+    let id = list["Workspaces"][0]["WorkspaceId"].as_str().unwrap().to_string();
+    let path = format!("/_emulator/workspaces/{id}/user");
+    let answer = raw(h.addr, "POST", &path, &[], br#"{"userName":"mallory"}"#).await;
+    assert_eq!(answer.status, 204);
+    let (_, one) = call(h.addr, json, "DescribeWorkspaces", json!({"WorkspaceIds": [id]})).await;
+    assert_eq!(one["Workspaces"][0]["UserName"], "mallory");
+    let answer = raw(h.addr, "POST", &path, &[], br#"{"userName":""}"#).await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.text().contains("userName"), "{}", answer.text());
+    let answer = raw(
+        h.addr,
+        "POST",
+        "/_emulator/workspaces/ws-00000none/user",
+        &[],
+        br#"{"userName":"x"}"#,
+    )
+    .await;
+    assert_eq!(answer.status, 404);
+}
