@@ -1,6 +1,6 @@
 //! WorkSpaces Portal: the Leptos application, one folder per domain.
 //!
-//! - [`fleet`], [`catalog`], [`identity`], [`audit`]: each domain's types, server functions,
+//! - [`fleet`], [`catalog`], [`identity`], [`audit`], [`approvals`]: each domain's types, server functions,
 //!   pages, and (feature `ssr`) its service on the server;
 //! - [`policy`]: who may call what — one table, read by the server and the pages;
 //! - [`ui`]: widgets the pages share; [`forms`]: forms that post to server functions;
@@ -14,6 +14,7 @@
 // the default 128 to lay out their hydration futures.
 #![recursion_limit = "256"]
 
+pub mod approvals;
 pub mod audit;
 pub mod catalog;
 pub mod error;
@@ -32,6 +33,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
+use approvals::pages::{ApprovalRequestPage, ApprovalsListPage};
 use audit::pages::{AuditLogPage, AuditRecordPage};
 use catalog::pages::{BundlesPage, DirectoriesPage};
 use fleet::pages::{CreatePage, DetailPage, FleetPage, HomePage};
@@ -79,6 +81,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workspaces/:id") view={Lazy::<DetailRoute>::new()}/>
                     <Route path=path!("/bundles") view={Lazy::<BundlesRoute>::new()}/>
                     <Route path=path!("/directories") view={Lazy::<DirectoriesRoute>::new()}/>
+                    <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()}/>
+                    <Route path=path!("/approvals/:id") view={Lazy::<ApprovalRequestRoute>::new()}/>
                     <Route path=path!("/audit") view={Lazy::<AuditLogRoute>::new()}/>
                     <Route path=path!("/audit/:event_id") view={Lazy::<AuditRecordRoute>::new()}/>
                     <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()}/>
@@ -144,6 +148,8 @@ lazy_page! {
     DetailRoute => DetailPage;
     BundlesRoute => BundlesPage;
     DirectoriesRoute => DirectoriesPage;
+    ApprovalsRoute => ApprovalsListPage;
+    ApprovalRequestRoute => ApprovalRequestPage;
     AuditLogRoute => AuditLogPage;
     AuditRecordRoute => AuditRecordPage;
     UsersRoute => UsersPage;

@@ -5,6 +5,10 @@
 
 use leptos::server_fn::ServerFn;
 
+use crate::approvals::{
+    AcknowledgePostReview, ApproveRequest, BreakGlass, CancelRequest, GetApproval, ListApprovals, PendingApprovals,
+    RejectRequest, RequestApproval,
+};
 use crate::audit::{GetAuditRecord, ListAudit, EXPORT_PATH};
 use crate::catalog::{ListBundles, ListDirectories};
 use crate::fleet::{
@@ -22,14 +26,25 @@ pub enum Rule {
     Public,
     /// A signed-in user whose role includes this one.
     AtLeast(Role),
+    /// At least this role — unless the operation needs an approved request
+    /// (`--approval-required`): then only an approved request carries it out (or break-glass).
+    Gated(Role),
+    /// Reviewing a request: at least this role, and never one's own request, nor one on one's
+    /// own WorkSpace (checked against the request by the approvals service).
+    Review(Role),
+    /// A request's own requester, or an admin, with at least this role (the approvals service
+    /// checks whose request it is).
+    RequesterOrAdmin(Role),
 }
 
 impl Rule {
     /// Whether a caller signed in with `role` (`None`: not signed in) passes.
+    /// (The further conditions of `Gated`, `Review` and `RequesterOrAdmin` are checked where
+    /// the request is known.)
     pub fn allows(self, role: Option<Role>) -> bool {
-        match self {
-            Rule::Public => true,
-            Rule::AtLeast(needed) => role.is_some_and(|r| r.allows(needed)),
+        match self.least_role() {
+            None => true,
+            Some(needed) => role.is_some_and(|r| r.allows(needed)),
         }
     }
 
@@ -37,7 +52,7 @@ impl Rule {
     pub fn least_role(self) -> Option<Role> {
         match self {
             Rule::Public => None,
-            Rule::AtLeast(role) => Some(role),
+            Rule::AtLeast(role) | Rule::Gated(role) | Rule::Review(role) | Rule::RequesterOrAdmin(role) => Some(role),
         }
     }
 }
@@ -56,8 +71,8 @@ const fn entry(endpoint: &'static str, event: &'static str, rule: Rule) -> Entry
     Entry { endpoint, event, rule }
 }
 
-use Role::{Admin, Operator, Viewer};
-use Rule::{AtLeast, Public};
+use Role::{Admin, Approver, Operator, Viewer};
+use Rule::{AtLeast, Gated, Public, RequesterOrAdmin, Review};
 
 /// The whole policy. A server function missing here is refused by the pipeline (and fails the
 /// matrix test).
@@ -80,17 +95,27 @@ pub const TABLE: &[Entry] = &[
     entry(RefreshWorkspaces::PATH, "DescribeWorkspaces", AtLeast(Viewer)),
     // fleet: writes
     entry(RunBatch::PATH, "StartWorkspaces", AtLeast(Operator)),
-    entry(RunBatch::PATH, "StopWorkspaces", AtLeast(Operator)),
-    entry(RunBatch::PATH, "RebootWorkspaces", AtLeast(Operator)),
-    entry(RunBatch::PATH, "RebuildWorkspaces", AtLeast(Admin)),
-    entry(RunBatch::PATH, "TerminateWorkspaces", AtLeast(Admin)),
+    entry(RunBatch::PATH, "StopWorkspaces", Gated(Operator)),
+    entry(RunBatch::PATH, "RebootWorkspaces", Gated(Operator)),
+    entry(RunBatch::PATH, "RebuildWorkspaces", Gated(Admin)),
+    entry(RunBatch::PATH, "TerminateWorkspaces", Gated(Admin)),
     entry(CreateWorkspaces::PATH, "CreateWorkspaces", AtLeast(Operator)),
-    entry(ModifyWorkspace::PATH, "ModifyWorkspaceProperties", AtLeast(Operator)),
+    entry(ModifyWorkspace::PATH, "ModifyWorkspaceProperties", Gated(Operator)),
     entry(SetTag::PATH, "CreateTags", AtLeast(Operator)),
     entry(DeleteTag::PATH, "DeleteTags", AtLeast(Operator)),
     // catalog
     entry(ListBundles::PATH, "DescribeWorkspaceBundles", AtLeast(Viewer)),
     entry(ListDirectories::PATH, "DescribeWorkspaceDirectories", AtLeast(Viewer)),
+    // approvals
+    entry(RequestApproval::PATH, "CreateApprovalRequest", AtLeast(Operator)),
+    entry(ListApprovals::PATH, "ListApprovalRequests", AtLeast(Viewer)),
+    entry(GetApproval::PATH, "GetApprovalRequest", AtLeast(Viewer)),
+    entry(PendingApprovals::PATH, "ListPendingApprovals", AtLeast(Viewer)),
+    entry(ApproveRequest::PATH, "ApproveRequest", Review(Approver)),
+    entry(RejectRequest::PATH, "RejectRequest", Review(Approver)),
+    entry(CancelRequest::PATH, "CancelApprovalRequest", RequesterOrAdmin(Operator)),
+    entry(BreakGlass::PATH, "BreakGlass", AtLeast(Admin)),
+    entry(AcknowledgePostReview::PATH, "AcknowledgePostReview", Review(Approver)),
     // audit
     entry(ListAudit::PATH, "LookupAuditRecords", AtLeast(Viewer)),
     entry(GetAuditRecord::PATH, "GetAuditRecord", AtLeast(Viewer)),

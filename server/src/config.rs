@@ -112,6 +112,87 @@ pub struct Config {
     /// makes at most one AWS call per this period).
     #[arg(long, env = "PORTAL_READINESS_CACHE_SECS", default_value_t = 5)]
     pub readiness_cache_secs: u64,
+
+    /// The actions that need a second person's approval: any of TerminateWorkspaces,
+    /// RebuildWorkspaces, StopWorkspaces, RebootWorkspaces, ModifyWorkspaceProperties,
+    /// separated with commas; `none` for no approvals at all.
+    #[arg(
+        long,
+        env = "PORTAL_APPROVAL_REQUIRED",
+        default_value = "TerminateWorkspaces,RebuildWorkspaces",
+        value_parser = parse_approval_required
+    )]
+    pub approval_required: ApprovalRequired,
+
+    /// How many distinct approvers (never the requester) a request needs.
+    #[arg(long, env = "PORTAL_APPROVALS_NEEDED", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=5))]
+    pub approvals_needed: u32,
+
+    /// How long a request waits for its approvals before it expires: seconds, or with a unit
+    /// (90s, 30m, 24h, 7d).
+    #[arg(long, env = "PORTAL_APPROVAL_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub approval_ttl: std::time::Duration,
+
+    /// Let an admin carry out a gated action at once, with a reason; an approver reviews it
+    /// afterwards (the overview lists those not reviewed within a day).
+    #[arg(long, env = "PORTAL_BREAK_GLASS")]
+    pub break_glass: bool,
+
+    /// Post each new approval request and each decision to this URL (JSON with a `text` line,
+    /// as chat webhooks take it).
+    #[arg(long, env = "PORTAL_APPROVAL_WEBHOOK", value_parser = parse_webhook)]
+    pub approval_webhook: Option<url::Url>,
+}
+
+/// The actions `--approval-required` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApprovalRequired(pub Vec<app::approvals::ApprovalAction>);
+
+fn parse_approval_required(text: &str) -> Result<ApprovalRequired, String> {
+    if text.trim().eq_ignore_ascii_case("none") || text.trim().is_empty() {
+        return Ok(ApprovalRequired(Vec::new()));
+    }
+    let mut actions = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let action = app::approvals::ApprovalAction::from_api(name).ok_or_else(|| {
+            format!(
+                "'{name}' cannot need an approval; name any of {} (or none)",
+                app::approvals::ApprovalAction::ALL.map(|a| a.api_name()).join(", ")
+            )
+        })?;
+        if !actions.contains(&action) {
+            actions.push(action);
+        }
+    }
+    Ok(ApprovalRequired(actions))
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration: give seconds, or e.g. 90s, 30m, 24h, 7d"))?;
+    let seconds = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("'{text}': the unit is one of s, m, h, d")),
+    };
+    if seconds == 0 || seconds > 30 * 86_400 {
+        return Err(format!("'{text}': between 1 second and 30 days"));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
+fn parse_webhook(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text)
+        .map_err(|_| "not a URL (the value is not repeated here: it may hold a secret)".to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("not an http(s) URL with a host".into());
+    }
+    Ok(url)
 }
 
 #[derive(Clone, Debug, Subcommand)]
@@ -217,7 +298,56 @@ fn parse_public_url(text: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_flags_are_checked_with_reasons() {
+        assert_eq!(parse_approval_required("none").unwrap().0, []);
+        assert_eq!(
+            parse_approval_required("StopWorkspaces, TerminateWorkspaces,StopWorkspaces")
+                .unwrap()
+                .0,
+            [
+                app::approvals::ApprovalAction::Stop,
+                app::approvals::ApprovalAction::Terminate
+            ]
+        );
+        assert!(parse_approval_required("StartWorkspaces")
+            .unwrap_err()
+            .contains("'StartWorkspaces' cannot need"));
+        assert_eq!(parse_duration("90").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("24h").unwrap().as_secs(), 86_400);
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5w").unwrap_err().contains("unit"));
+        let secret = "https://hooks.example.com/services/SECRET";
+        assert!(parse_webhook(secret).is_ok());
+        assert!(!parse_webhook("hooks.example.com/SECRET")
+            .unwrap_err()
+            .contains("SECRET"));
+    }
+}
+
 impl Config {
+    /// The approvals rule, from its flags.
+    pub fn approval_settings(&self) -> app::approvals::ssr::ApprovalSettings {
+        app::approvals::ssr::ApprovalSettings {
+            required: self.approval_required.0.clone(),
+            approvals_needed: self.approvals_needed,
+            ttl: self.approval_ttl,
+            break_glass: self.break_glass,
+            webhook: self
+                .approval_webhook
+                .as_ref()
+                .map(|url| app::approvals::ssr::Webhook::spawn("approvals", url.to_string())),
+            public_url: self
+                .public_url
+                .as_ref()
+                .map(|u| u.as_str().trim_end_matches('/').to_string()),
+        }
+    }
+
     /// Whether session cookies are marked Secure.
     pub fn secure_cookies(&self) -> bool {
         self.secure_cookies || self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")

@@ -148,7 +148,11 @@ pub fn body_limit(path: &str) -> usize {
     const KIB: usize = 1024;
     match path.trim_start_matches("/api/") {
         "workspaces/create" => 256 * KIB,
-        "workspaces/batch" | "workspaces/refresh" => 64 * KIB,
+        "workspaces/batch"
+        | "workspaces/refresh"
+        | "approvals/request"
+        | "approvals/break-glass"
+        | "approvals/pending" => 64 * KIB,
         _ => 16 * KIB,
     }
 }
@@ -399,6 +403,13 @@ mod tests {
         let ids: Vec<String> = (0..500).map(|i| format!("ws-{i:0>63}")).collect();
         let batch = serde_json::json!({ "action": "reboot", "ids": ids, "confirm": null }).to_string();
         assert!(batch.len() < body_limit("/api/workspaces/batch"), "{}", batch.len());
+        let reason = "r".repeat(2_000);
+        let request = serde_json::json!({ "action": "TerminateWorkspaces", "ids": ids, "reason": reason }).to_string();
+        assert!(
+            request.len() < body_limit("/api/approvals/request"),
+            "{}",
+            request.len()
+        );
         assert!(body_limit("/api/auth/sign-in") >= 4 * 256 + 256);
     }
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::approvals::ssr::Approvals;
 use app::audit::ssr::{AuditLog, AuditSettings};
 use app::catalog::ssr::Catalog;
 use app::fleet::ssr::{Fleet, FleetSettings};
@@ -116,6 +117,7 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedd
     .await
     .map_err(|e| std::io::Error::other(format!("audit log: {e}")))?;
     let (client, emulator) = workspaces_client(config).await?;
+    let approval_settings = config.approval_settings();
     let account_id = config.aws_account_id.clone().or_else(|| {
         emulator
             .as_ref()
@@ -127,6 +129,7 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedd
             region: client.config().region().map(|r| r.to_string()).unwrap_or_default(),
             account_id,
             trusted_proxies: config.trusted_proxies.clone(),
+            approval_required: Approvals::gated(&approval_settings),
         },
     );
     let identity = Identity::new(
@@ -151,6 +154,13 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedd
             ..Default::default()
         },
     );
+    let approvals = Arc::new(Approvals::new(
+        db.clone(),
+        pipeline.clone(),
+        client.clone(),
+        approval_settings,
+    ));
+    approvals.start().await.map_err(failed("approvals"))?;
     let portal = Portal {
         pipeline,
         db,
@@ -158,6 +168,7 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedd
         identity,
         catalog,
         fleet,
+        approvals,
         exports: Default::default(),
     };
     Ok((portal, emulator))

@@ -54,6 +54,17 @@ pub const EVENT_NAMES: &[&str] = &[
     "CrossSiteRequestRefused",
     "InvalidRequest",
     "RefusedRequest",
+    "CreateApprovalRequest",
+    "ApproveRequest",
+    "RejectRequest",
+    "CancelApprovalRequest",
+    "ExpireApprovalRequest",
+    "ExecuteApprovalRequest",
+    "BreakGlass",
+    "AcknowledgePostReview",
+    "ListApprovalRequests",
+    "GetApprovalRequest",
+    "ListPendingApprovals",
 ];
 
 /// A search of the audit log. Every filter applies at once; every field lives in the URL.

@@ -58,8 +58,8 @@ impl Role {
         match self {
             Role::Viewer => "reads the fleet, bundles, directories and the audit log",
             Role::Operator => "viewer, plus start, stop, reboot, create, tags and running mode",
-            Role::Approver => "operator, plus approving destructive actions (when approvals arrive)",
-            Role::Admin => "everything, including terminate, rebuild and user management",
+            Role::Approver => "operator, plus reviewing (approving or rejecting) other people's requests",
+            Role::Admin => "everything: user management, terminate and rebuild (through an approved request where those need one), break-glass",
         }
     }
 }
@@ -84,6 +84,10 @@ pub struct AuthState {
     pub user: Option<Me>,
     /// No user exists yet: the setup link in the server's log creates the first admin.
     pub setup_pending: bool,
+    /// Which actions need an approved request (the pages offer "Request …" for those).
+    pub approvals: crate::approvals::ApprovalRule,
+    /// How many requests wait for the signed-in user's review (the navigation's badge).
+    pub to_review: usize,
 }
 
 /// A user, as the users page lists them. Never carries the password hash.
@@ -147,6 +151,8 @@ pub async fn who_am_i() -> Result<AuthState, AppError> {
     Ok(AuthState {
         user: caller.user().map(|u| u.me()),
         setup_pending: portal.identity.setup_pending().await?,
+        approvals: portal.approvals.rule(),
+        to_review: portal.approvals.to_review(&caller).await?,
     })
 }
 

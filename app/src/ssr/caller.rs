@@ -20,6 +20,12 @@ pub enum Principal {
     CommandLine {
         os_user: String,
     },
+    /// The portal itself: its upkeep (expiring requests), and carrying out an approved request
+    /// (recorded as its requester, `on_behalf_of`, with the approval beside it). The policy was
+    /// applied to the steps that led here, not again.
+    Portal {
+        on_behalf_of: Option<Box<UserIdentity>>,
+    },
 }
 
 /// Who made a request and from where, as the policy checks it and the audit log records it.
@@ -43,6 +49,26 @@ impl Caller {
         }
     }
 
+    /// The portal itself (its background work).
+    pub fn portal() -> Self {
+        Caller {
+            principal: Principal::Portal { on_behalf_of: None },
+            source_ip: "127.0.0.1".into(),
+            user_agent: "workspaces-portal".into(),
+        }
+    }
+
+    /// The portal carrying out what `requester` asked for and others approved.
+    pub fn on_behalf_of(requester: UserIdentity) -> Self {
+        Caller {
+            principal: Principal::Portal {
+                on_behalf_of: Some(Box::new(requester)),
+            },
+            source_ip: "127.0.0.1".into(),
+            user_agent: "workspaces-portal".into(),
+        }
+    }
+
     /// The signed-in user, if any.
     pub fn user(&self) -> Option<&User> {
         match &self.principal {
@@ -56,7 +82,7 @@ impl Caller {
         match &self.principal {
             Principal::Anonymous => None,
             Principal::User(user) => Some(user.role),
-            Principal::CommandLine { .. } => Some(Role::Admin),
+            Principal::CommandLine { .. } | Principal::Portal { .. } => Some(Role::Admin),
         }
     }
 
@@ -66,6 +92,10 @@ impl Caller {
             Principal::Anonymous => UserIdentity::anonymous(),
             Principal::User(user) => UserIdentity::portal_user(user),
             Principal::CommandLine { os_user } => UserIdentity::command_line(os_user),
+            Principal::Portal { on_behalf_of: None } => UserIdentity::portal(),
+            Principal::Portal {
+                on_behalf_of: Some(requester),
+            } => (**requester).clone(),
         }
     }
 }

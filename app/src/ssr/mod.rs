@@ -7,6 +7,7 @@ mod caller;
 pub mod db;
 pub mod pipeline;
 mod refusals;
+pub mod webhook;
 pub mod workspaces;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub struct Portal {
     pub identity: Identity,
     pub catalog: Arc<Catalog>,
     pub fleet: Fleet,
+    pub approvals: Arc<crate::approvals::ssr::Approvals>,
     /// Audit exports running now (a few at a time).
     pub exports: crate::audit::ssr::Exports,
 }

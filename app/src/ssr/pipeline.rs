@@ -77,6 +77,9 @@ pub struct Operation {
     pub params: Value,
     /// The resource IDs it names (a WorkSpace's history is found by them).
     pub resources: Vec<String>,
+    /// An approved request (or a break-glass action) that carries this operation out, for an
+    /// operation that needs one; recorded as `additionalEventData.approval`.
+    pub approval: Option<Value>,
 }
 
 impl Operation {
@@ -87,7 +90,14 @@ impl Operation {
             kind,
             params,
             resources: Vec::new(),
+            approval: None,
         }
+    }
+
+    /// Carried out by an approved request (or break-glass), described by `approval`.
+    pub fn approved(mut self, approval: Value) -> Self {
+        self.approval = Some(approval);
+        self
     }
 
     pub fn aws_read(endpoint: &'static str, event: &'static str, params: Value) -> Self {
@@ -155,6 +165,8 @@ pub struct PipelineSettings {
     pub account_id: Option<String>,
     /// Proxies whose `X-Forwarded-For` is believed for the client's address.
     pub trusted_proxies: Vec<IpNet>,
+    /// The operations (event names) that need an approved request (`--approval-required`).
+    pub approval_required: Vec<&'static str>,
 }
 
 /// The pipeline: the audit log and what every record carries. Cheap to clone.
@@ -409,6 +421,10 @@ impl Pipeline {
     /// Checks the caller against the policy table's rule for the operation. An operation the
     /// table lacks is refused: a forgotten row fails closed.
     fn authorize(&self, caller: &Caller, op: &Operation) -> AppResult<()> {
+        // The portal's own work (expiring requests, executing approved ones) needs no row.
+        if matches!(caller.principal, Principal::Portal { .. }) {
+            return Ok(());
+        }
         let Some(rule) = policy::rule(op.endpoint, op.event) else {
             let reference = super::reference();
             tracing::error!(%reference, endpoint = op.endpoint, event = op.event, "no policy for this operation");
@@ -416,16 +432,29 @@ impl Pipeline {
                 message: format!("{} is not in the portal's policy (reference {reference})", op.event),
             });
         };
-        if rule.allows(caller.role()) {
-            return Ok(());
+        if !rule.allows(caller.role()) {
+            return Err(match (caller.role(), rule.least_role()) {
+                (None, _) => AppError::Unauthorized,
+                (Some(role), Some(needed)) => AppError::Forbidden {
+                    message: format!("{} needs the {needed} role; you are {role}", op.event),
+                },
+                (Some(_), None) => unreachable!("a public rule allows everyone"),
+            });
         }
-        Err(match (caller.role(), rule) {
-            (None, _) => AppError::Unauthorized,
-            (Some(role), Rule::AtLeast(needed)) => AppError::Forbidden {
-                message: format!("{} needs the {needed} role; you are {role}", op.event),
-            },
-            (Some(_), Rule::Public) => unreachable!("a public rule allows everyone"),
-        })
+        // Allowed by role, a gated operation still needs an approved request to carry it.
+        if matches!(rule, Rule::Gated(_))
+            && self.settings.approval_required.contains(&op.event)
+            && op.approval.is_none()
+        {
+            return Err(AppError::Forbidden {
+                message: format!(
+                    "{} needs an approved request: ask for one (\"Request …\" on the page, or approvals/request), \
+                     and a second person approves it",
+                    op.event
+                ),
+            });
+        }
+        Ok(())
     }
 
     fn new_record(&self, caller: &Caller, op: &Operation) -> AuditRecord {
@@ -445,6 +474,7 @@ impl Pipeline {
         record.aws_region = self.settings.region.clone();
         record.recipient_account_id = self.settings.account_id.clone();
         record.additional_event_data.resource_ids = op.resources.clone();
+        record.additional_event_data.approval = op.approval.clone();
         record
     }
 

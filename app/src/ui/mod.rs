@@ -54,14 +54,24 @@ pub fn Nav() -> impl IntoView {
             <a class="brand" href="/">"WorkSpaces Portal"</a>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let me = signed_in_user().await?;
+                    let who = use_who().await.ok()?;
+                    let me = who.user?;
                     let admin = me.role.allows(Role::Admin);
+                    let waiting = who.to_review;
                     Some(view! {
                         <nav aria-label="Main">
                             <A href="/" attr:aria-current=move || current("/")>"Overview"</A>
                             <A href="/workspaces" attr:aria-current=move || current("/workspaces")>"WorkSpaces"</A>
                             <A href="/bundles" attr:aria-current=move || current("/bundles")>"Bundles"</A>
                             <A href="/directories" attr:aria-current=move || current("/directories")>"Directories"</A>
+                            <A href="/approvals" attr:aria-current=move || current("/approvals")>
+                                "Approvals"
+                                {(waiting > 0).then(|| view! {
+                                    <span class="nav-count" title=format!("{waiting} waiting for your review")>
+                                        {if waiting >= 100 { "99+".to_string() } else { waiting.to_string() }}
+                                    </span>
+                                })}
+                            </A>
                             <A href="/audit" attr:aria-current=move || current("/audit")>"Audit log"</A>
                             {admin.then(|| view! { <A href="/admin/users" attr:aria-current=move || current("/admin")>"Users"</A> })}
                         </nav>

@@ -6,6 +6,8 @@ use std::collections::HashSet;
 use app::identity::Role;
 use serde_json::{json, Value};
 
+use portal_server::config::ApprovalRequired;
+
 use crate::harness::{fleet_config, Answer, TestPortal};
 
 fn assert_field_error(found: Answer, field: &str) {
@@ -241,7 +243,11 @@ async fn batches_larger_than_the_api_limit_are_split() {
 
 #[tokio::test]
 async fn destructive_actions_need_their_confirmation_word() {
-    let (_p, admin) = TestPortal::with_admin(10, 1000).await;
+    // Without approvals (`--approval-required none`), terminate is the admin's own decision.
+    let mut config = fleet_config(10, 1000);
+    config.approval_required = ApprovalRequired(Vec::new());
+    let p = TestPortal::start(config).await;
+    let admin = p.signed_in("admin", Role::Admin, "api-test").await;
     let id = admin.ids_where(&[("query[state]", "AVAILABLE")]).await.remove(0);
     let found = admin
         .json(

@@ -8,10 +8,24 @@ use serde_json::{json, Value};
 use crate::harness::{test_config, Session, TestPortal};
 
 /// Server functions whose arguments travel as JSON (the rest are forms).
-const JSON_ENDPOINTS: &[&str] = &["/api/workspaces/refresh", "/api/workspaces/batch"];
+const JSON_ENDPOINTS: &[&str] = &[
+    "/api/workspaces/refresh",
+    "/api/workspaces/batch",
+    "/api/approvals/request",
+    "/api/approvals/break-glass",
+    "/api/approvals/pending",
+];
 
 /// Reading the portal's own data records only refusals of the caller, not bad input.
-const READS: &[&str] = &["/api/auth/me", "/api/users/list", "/api/audit/list", "/api/audit/get"];
+const READS: &[&str] = &[
+    "/api/auth/me",
+    "/api/users/list",
+    "/api/audit/list",
+    "/api/audit/get",
+    "/api/approvals/list",
+    "/api/approvals/get",
+    "/api/approvals/pending",
+];
 
 fn text(rng: &mut fastrand::Rng) -> String {
     let len = match rng.u8(..10) {
@@ -61,6 +75,11 @@ fn body(rng: &mut fastrand::Rng, endpoint: &str) -> (&'static str, Vec<u8>) {
         "owner",
         "enabled",
         "next",
+        "reason",
+        "hash",
+        "comment",
+        "decision",
+        "query[tab]",
     ];
     match rng.u8(..5) {
         // Random bytes.

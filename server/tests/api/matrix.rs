@@ -65,6 +65,26 @@ fn arguments(endpoint: &str, event: &str) -> Option<Body> {
         ("users/set-enabled", "EnableUser") => Form(&[("name", "nobody-here"), ("enabled", "true")]),
         ("users/set-enabled", "DisableUser") => Form(&[("name", "nobody-here"), ("enabled", "false")]),
         ("users/reset-password", _) => Form(&[("name", "nobody-here"), ("password", "a long new password")]),
+        // Approvals: unknown WorkSpaces and requests (404 / 400 for those allowed).
+        ("approvals/request", _) => {
+            Json(|| json!({ "action": "TerminateWorkspaces", "ids": ["ws-00000000"], "reason": "matrix test reason" }))
+        }
+        ("approvals/break-glass", _) => {
+            Json(|| json!({ "action": "TerminateWorkspaces", "ids": ["ws-00000000"], "reason": "matrix test reason" }))
+        }
+        ("approvals/list", _) => Form(&[]),
+        ("approvals/pending", _) => Json(|| json!({ "ids": ["ws-00000000"] })),
+        ("approvals/get" | "approvals/cancel", _) => Form(&[("id", "apr-0000000000000000")]),
+        ("approvals/approve" | "approvals/reject", _) => Form(&[
+            ("id", "apr-0000000000000000"),
+            ("hash", "0000"),
+            ("comment", "matrix comment"),
+        ]),
+        ("approvals/acknowledge", _) => Form(&[
+            ("id", "apr-0000000000000000"),
+            ("decision", "acknowledge"),
+            ("comment", ""),
+        ]),
         _ => return None,
     })
 }
@@ -89,7 +109,13 @@ async fn refusals(p: &TestPortal) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn every_endpoint_allows_exactly_its_roles_and_records_each_refusal() {
-    let p = TestPortal::start(test_config()).await;
+    // The default rule: terminate and rebuild need an approved request. Break-glass on, so that
+    // its row is answered rather than refused as switched off.
+    let mut config = test_config();
+    config.break_glass = true;
+    let gated: Vec<&str> = config.approval_required.0.iter().map(|a| a.api_name()).collect();
+    assert_eq!(gated, ["TerminateWorkspaces", "RebuildWorkspaces"]);
+    let p = TestPortal::start(config).await;
 
     // The table covers every server function the portal registers, and every row can be sent.
     let registered: Vec<String> = leptos::server_fn::axum::server_fn_paths()
@@ -128,12 +154,22 @@ async fn every_endpoint_allows_exactly_its_roles_and_records_each_refusal() {
             let before = refusals(&p).await.len();
             let (status, answer) = send(session, row.endpoint, body).await;
             let may = row.rule.allows(*role);
+            // Allowed by role, a gated operation is still refused without an approved request.
+            let needs_approval = may && matches!(row.rule, Rule::Gated(_)) && gated.contains(&row.event);
             let after = refusals(&p).await;
             let what = format!(
                 "{} {} {:?} as {name}: {status} {answer}",
                 row.endpoint, row.event, row.rule
             );
-            if may {
+            if needs_approval {
+                denials += 1;
+                assert_eq!(status, 403, "{what}");
+                let message = answer["message"].as_str().unwrap_or_default();
+                assert!(message.contains("needs an approved request"), "{what}");
+                assert_eq!(after.len(), before + 1, "exactly one refusal recorded: {what}");
+                let (user, event, _) = after.last().unwrap();
+                assert_eq!((user.as_str(), event.as_str()), (*name, row.event), "{what}");
+            } else if may {
                 allowed += 1;
                 assert!(
                     !matches!(answer["kind"].as_str(), Some("unauthorized" | "forbidden")) && status != 401

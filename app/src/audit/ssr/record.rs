@@ -63,6 +63,8 @@ pub enum IdentityKind {
     CommandLine,
     /// Not signed in.
     Anonymous,
+    /// The portal itself (expiring approval requests).
+    Portal,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,6 +106,17 @@ impl UserIdentity {
         }
     }
 
+    /// The portal, acting on its own.
+    pub fn portal() -> Self {
+        UserIdentity {
+            kind: IdentityKind::Portal,
+            principal_id: "workspaces-portal".into(),
+            user_name: "workspaces-portal".into(),
+            portal_role: None,
+            session_id: None,
+        }
+    }
+
     pub fn anonymous() -> Self {
         UserIdentity {
             kind: IdentityKind::Anonymous,
@@ -116,6 +129,17 @@ impl UserIdentity {
 
     /// A sign-in that names a stored user who did not sign in (a wrong password, throttled):
     /// the account under attack is recorded, but no session.
+    /// A portal user known by ID and name only (the requester of an approved request).
+    pub fn requester(id: i64, name: &str) -> Self {
+        UserIdentity {
+            kind: IdentityKind::PortalUser,
+            principal_id: format!("user-{id}"),
+            user_name: name.into(),
+            portal_role: None,
+            session_id: None,
+        }
+    }
+
     pub fn named_user(id: i64, name: &str) -> Self {
         UserIdentity {
             principal_id: format!("user-{id}"),
@@ -217,6 +241,10 @@ pub struct PortalData {
     /// Sealed at start-up from a request's start left pending, not by the request itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed_from: Option<SealedFrom>,
+    /// The approved request (or break-glass action) that carried this action out: its ID,
+    /// hash, requester and approvers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Value>,
 }
 
 /// How a record sealed at start-up came to be.

@@ -8,6 +8,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::LIVE_REFRESH;
+use crate::approvals::pages::{offered, pending_on, request_action, PendingMarks, RequestDialog, RequestResult};
+use crate::approvals::{ApprovalAction, ApprovalRule, PendingApproval, RequestApproval};
 use crate::audit::pages::ResourceHistory;
 use crate::fleet::validate::MAX_TAGS;
 use crate::fleet::*;
@@ -15,8 +17,8 @@ use crate::forms::PostForm;
 use crate::identity::Me;
 use crate::policy;
 use crate::ui::{
-    batch_action, signed_in_user, yes_no, ActionResult, BatchActionHandle, BatchResult, ConfirmDialog, ErrorBox,
-    NotAllowed, Prop, StateBadge,
+    batch_action, use_who, yes_no, ActionResult, BatchActionHandle, BatchResult, ConfirmDialog, ErrorBox, NotAllowed,
+    Prop, StateBadge,
 };
 
 #[component]
@@ -48,28 +50,44 @@ pub fn DetailPage() -> impl IntoView {
         }
     });
     let confirming = RwSignal::new(None::<BatchAction>);
+    let requesting = RwSignal::new(None::<ApprovalAction>);
+    let request = request_action();
+    let pending = pending_on(
+        Signal::derive(move || vec![id.get()]),
+        Signal::derive(move || request.version().get()),
+    );
+    // The running mode a request to change it asks for (the form's fields).
+    let mode_asked = RwSignal::new((String::new(), String::new()));
 
     view! {
         <Title text=move || format!("{} — WorkSpaces Portal", id.get())/>
         <p class="breadcrumb"><a href="/workspaces">"WorkSpaces"</a> " / " <span class="mono">{move || id.get()}</span></p>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let me = signed_in_user().await;
+                let who = use_who().await.ok().unwrap_or_default();
+                let me = who.user.clone();
                 let may = |endpoint: &str, event: &str| me.as_ref().is_some_and(|me| policy::allows(me.role, endpoint, event));
+                let modify_gated = who.approvals.requires(ApprovalAction::Modify);
                 let (modify_ok, tags_ok) = (
-                    may(ModifyWorkspace::PATH, "ModifyWorkspaceProperties"),
+                    if modify_gated {
+                        may(RequestApproval::PATH, "CreateApprovalRequest")
+                    } else {
+                        may(ModifyWorkspace::PATH, "ModifyWorkspaceProperties")
+                    },
                     may(SetTag::PATH, "CreateTags"),
                 );
                 match detail.await {
                     Ok(d) => Either::Left(view! {
-                        <Header detail=d.clone()/>
-                        <Actions workspace=d.workspace.clone() batch confirming me/>
+                        <Header detail=d.clone() pending/>
+                        <Actions workspace=d.workspace.clone() batch confirming requesting me rule=who.approvals.clone()/>
                         <BatchResult batch/>
+                        <RequestResult request/>
                         <div class="columns">
                             <Properties workspace=d.workspace.clone()/>
                             <div>
                                 <Connection connection=d.connection.clone()/>
-                                <RunningMode workspace=d.workspace.clone() modify operator=modify_ok/>
+                                <RunningMode workspace=d.workspace.clone() modify operator=modify_ok
+                                    ask=modify_gated.then_some((requesting, mode_asked))/>
                             </div>
                         </div>
                         <Tags id=d.workspace.id.as_str().to_owned() tags=d.tags.clone() set_tag delete_tag operator=tags_ok/>
@@ -85,16 +103,18 @@ pub fn DetailPage() -> impl IntoView {
             })
         />
         <ConfirmDialog confirming ids=Signal::derive(move || vec![id.get()]) batch/>
+        <RequestDialog requesting ids=Signal::derive(move || vec![id.get()]) request running_mode=mode_asked.into()/>
     }
 }
 
 #[component]
-fn Header(detail: WorkspaceDetail) -> impl IntoView {
+fn Header(detail: WorkspaceDetail, pending: Signal<Vec<PendingApproval>>) -> impl IntoView {
     let w = detail.workspace;
     view! {
         <div class="page-head">
             <h1><span class="mono">{w.id.as_str().to_owned()}</span> " · " {w.user_name.clone()}</h1>
             <StateBadge state=w.state.clone()/>
+            <PendingMarks id=w.id.as_str().to_owned() pending/>
         </div>
         {w.error_code.clone().map(|code| view! {
             <div class="error-box" role="status"><strong>"WorkSpace error "</strong><code>{code}</code><p>{w.error_message.clone().unwrap_or_default()}</p></div>
@@ -107,17 +127,20 @@ fn Actions(
     workspace: WorkspaceSummary,
     batch: BatchActionHandle,
     confirming: RwSignal<Option<BatchAction>>,
+    requesting: RwSignal<Option<ApprovalAction>>,
     me: Option<Me>,
+    rule: ApprovalRule,
 ) -> impl IntoView {
-    let allowed = BatchAction::allowed_for(me.as_ref());
+    let offered = offered(me.as_ref(), &rule);
+    let allowed: Vec<BatchAction> = offered.iter().map(|(a, _)| *a).collect();
     if allowed.is_empty() {
         return Either::Left(
             view! { <NotAllowed endpoint=RunBatch::PATH event="StartWorkspaces" what="Acting on this WorkSpace"/> },
         );
     }
-    let buttons = allowed
+    let buttons = offered
         .iter()
-        .map(|&action| {
+        .map(|&(action, ask)| {
             let check = action.check(&workspace.state, &workspace.running_mode);
             let reason = check.clone().err().map(|r| format!("{} is unavailable: {r}", action.label()));
             let class = if action.confirmation_word().is_some() { "button danger" } else { "button" };
@@ -127,13 +150,15 @@ fn Actions(
                 <button type="button" class=class title=reason.clone() aria-describedby=format!("why-{}", action.label())
                     disabled=move || blocked || batch.pending().get()
                     on:click=move |_| {
-                        if action.confirmation_word().is_some() {
+                        if ask {
+                            requesting.set(ApprovalAction::of_batch(action));
+                        } else if action.confirmation_word().is_some() {
                             confirming.set(Some(action));
                         } else {
                             batch.dispatch((action, vec![id.clone()], None));
                         }
                     }>
-                    {action.label()}
+                    {if ask { format!("Request {}", action.label().to_lowercase()) } else { action.label().to_string() }}
                 </button>
                 <span class="visually-hidden" id=format!("why-{}", action.label())>{reason.unwrap_or_default()}</span>
             }
@@ -211,7 +236,13 @@ fn Connection(connection: Option<ConnectionStatus>) -> impl IntoView {
 }
 
 #[component]
-fn RunningMode(workspace: WorkspaceSummary, modify: ServerAction<ModifyWorkspace>, operator: bool) -> impl IntoView {
+fn RunningMode(
+    workspace: WorkspaceSummary,
+    modify: ServerAction<ModifyWorkspace>,
+    operator: bool,
+    /// The change needs an approval: the form asks for one instead.
+    ask: Option<(RwSignal<Option<ApprovalAction>>, RwSignal<(String, String)>)>,
+) -> impl IntoView {
     if !operator {
         return Either::Left(view! {
             <section class="card">
@@ -223,24 +254,48 @@ fn RunningMode(workspace: WorkspaceSummary, modify: ServerAction<ModifyWorkspace
     }
     let mode = workspace.running_mode.as_str().to_string();
     let minutes = workspace.auto_stop_minutes.map(|m| m.to_string()).unwrap_or_default();
-    Either::Right(view! {
-        <section class="card">
-            <h2>"Running mode"</h2>
-            <PostForm action=modify class="stack">
-                <input type="hidden" name="id" value=workspace.id.as_str().to_owned()/>
-                <label>"Running mode"
-                    <select name="running_mode">
-                        <option value="AUTO_STOP" selected=mode == "AUTO_STOP">"AutoStop (billed by the hour)"</option>
-                        <option value="ALWAYS_ON" selected=mode == "ALWAYS_ON">"AlwaysOn (billed monthly)"</option>
-                    </select>
-                </label>
-                <label>"AutoStop after (minutes, in steps of 60)"
-                    <input type="number" name="auto_stop_minutes" min="60" step="60" max="2880" value=minutes/>
-                </label>
-                <button type="submit" class="button" disabled=move || modify.pending().get()>"Save running mode"</button>
-            </PostForm>
-            <ActionResult result=Signal::derive(move || modify.value().get()) ok="Running mode saved."/>
-        </section>
+    let fields = view! {
+        <input type="hidden" name="id" value=workspace.id.as_str().to_owned()/>
+        <label>"Running mode"
+            <select name="running_mode">
+                <option value="AUTO_STOP" selected=mode == "AUTO_STOP">"AutoStop (billed by the hour)"</option>
+                <option value="ALWAYS_ON" selected=mode == "ALWAYS_ON">"AlwaysOn (billed monthly)"</option>
+            </select>
+        </label>
+        <label>"AutoStop after (minutes, in steps of 60)"
+            <input type="number" name="auto_stop_minutes" min="60" step="60" max="2880" value=minutes/>
+        </label>
+    };
+    Either::Right(match ask {
+        None => Either::Left(view! {
+            <section class="card">
+                <h2>"Running mode"</h2>
+                <PostForm action=modify class="stack">
+                    {fields}
+                    <button type="submit" class="button" disabled=move || modify.pending().get()>"Save running mode"</button>
+                </PostForm>
+                <ActionResult result=Signal::derive(move || modify.value().get()) ok="Running mode saved."/>
+            </section>
+        }),
+        Some((requesting, asked)) => Either::Right(view! {
+            <section class="card">
+                <h2>"Running mode"</h2>
+                <form class="stack" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                    use leptos::wasm_bindgen::JsCast;
+                    ev.prevent_default();
+                    let form = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlFormElement>().ok());
+                    if let Some(data) = form.and_then(|f| leptos::web_sys::FormData::new_with_form(&f).ok()) {
+                        let field = |name: &str| data.get(name).as_string().unwrap_or_default();
+                        asked.set((field("running_mode"), field("auto_stop_minutes")));
+                        requesting.set(Some(ApprovalAction::Modify));
+                    }
+                }>
+                    {fields}
+                    <button type="submit" class="button">"Request running mode change"</button>
+                </form>
+                <p class="hint">"Changing the running mode needs a second person's approval on this portal."</p>
+            </section>
+        }),
     })
 }
 

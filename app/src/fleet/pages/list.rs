@@ -10,11 +10,14 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use super::LIVE_REFRESH;
+use crate::approvals::pages::{offered, pending_on, request_action, PendingMarks, RequestDialog, RequestResult};
+use crate::approvals::{ApprovalAction, ApprovalRule, PendingApproval};
 use crate::fleet::*;
 use crate::identity::Me;
 use crate::policy;
 use crate::ui::{
-    batch_action, signed_in_user, BatchActionHandle, BatchResult, ConfirmDialog, ErrorBox, NotAllowed, StateBadge,
+    batch_action, signed_in_user, use_who, BatchActionHandle, BatchResult, ConfirmDialog, ErrorBox, NotAllowed,
+    StateBadge,
 };
 use crate::url::UrlQuery;
 
@@ -43,6 +46,22 @@ pub fn FleetPage() -> impl IntoView {
         }
     });
     let confirming = RwSignal::new(None::<BatchAction>);
+    let requesting = RwSignal::new(None::<ApprovalAction>);
+    let request = request_action();
+    // After a request, clear the selection too (and show its marks).
+    Effect::new(move |_| {
+        if request.value().with(|v| v.as_ref().is_some_and(|r| r.is_ok())) {
+            selected.set(BTreeSet::new());
+            page.refetch();
+        }
+    });
+    let shown = Signal::derive(move || {
+        page.with(|p| match p {
+            Some(Ok(p)) => p.items.iter().map(|w| w.id.as_str().to_owned()).collect(),
+            _ => Vec::new(),
+        })
+    });
+    let pending = pending_on(shown, Signal::derive(move || request.version().get()));
 
     view! {
         <Title text="WorkSpaces — WorkSpaces Portal"/>
@@ -58,19 +77,21 @@ pub fn FleetPage() -> impl IntoView {
         </div>
         <Transition fallback=|| view! { <p class="loading">"Loading the fleet…"</p> }>
             {move || Suspend::new(async move {
-                let me = signed_in_user().await;
+                let who = use_who().await.ok().unwrap_or_default();
                 match page.await {
                     Ok(data) => Either::Left(view! {
                         <Filters query=query.get_untracked() data=data.clone()/>
-                        <BulkBar selected batch confirming me/>
+                        <BulkBar selected batch confirming requesting me=who.user rule=who.approvals/>
                         <BatchResult batch/>
-                        <FleetTable data query=query.get_untracked() selected/>
+                        <RequestResult request/>
+                        <FleetTable data query=query.get_untracked() selected pending/>
                     }),
                     Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
                 }
             })}
         </Transition>
         <ConfirmDialog confirming ids=Signal::derive(move || selected.get().into_iter().collect()) batch/>
+        <RequestDialog requesting ids=Signal::derive(move || selected.get().into_iter().collect()) request/>
     }
 }
 
@@ -126,7 +147,12 @@ fn Filters(query: FleetQuery, data: FleetPage) -> impl IntoView {
 }
 
 #[component]
-fn FleetTable(data: FleetPage, query: FleetQuery, selected: RwSignal<BTreeSet<String>>) -> impl IntoView {
+fn FleetTable(
+    data: FleetPage,
+    query: FleetQuery,
+    selected: RwSignal<BTreeSet<String>>,
+    pending: Signal<Vec<PendingApproval>>,
+) -> impl IntoView {
     let page_ids: Vec<String> = data.items.iter().map(|w| w.id.as_str().to_owned()).collect();
     let all_ids = page_ids.clone();
     let all_checked = move || !all_ids.is_empty() && selected.with(|s| all_ids.iter().all(|id| s.contains(id)));
@@ -220,7 +246,8 @@ fn FleetTable(data: FleetPage, query: FleetQuery, selected: RwSignal<BTreeSet<St
                             let id = id_toggle.clone();
                             selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
                         }/></td>
-                    <td><a href=format!("/workspaces/{}", w.id) class="mono">{w.id.as_str().to_owned()}</a></td>
+                    <td><a href=format!("/workspaces/{}", w.id) class="mono">{w.id.as_str().to_owned()}</a>
+                        <PendingMarks id=w.id.as_str().to_owned() pending/></td>
                     <td>{w.user_name.clone()}</td>
                     <td><StateBadge state=w.state.clone()/></td>
                     <td title=w.directory_id.as_str().to_owned()>{w.directory_alias.clone().unwrap_or(w.directory_id.as_str().to_owned())}</td>
@@ -267,35 +294,45 @@ fn BulkBar(
     selected: RwSignal<BTreeSet<String>>,
     batch: BatchActionHandle,
     confirming: RwSignal<Option<BatchAction>>,
+    requesting: RwSignal<Option<ApprovalAction>>,
     me: Option<Me>,
+    rule: ApprovalRule,
 ) -> impl IntoView {
     let count = move || selected.with(|s| s.len());
-    // Only what the role may do is offered; the server refuses the rest anyway.
-    let allowed = BatchAction::allowed_for(me.as_ref());
-    if allowed.is_empty() {
+    // Only what the role may do is offered, as a request where it needs an approval; the server
+    // refuses the rest anyway.
+    let offered = offered(me.as_ref(), &rule);
+    if offered.is_empty() {
         return Either::Left(view! {
             <NotAllowed endpoint=RunBatch::PATH event="StartWorkspaces" what="Starting, stopping and rebooting WorkSpaces"/>
         });
     }
-    let buttons = allowed
+    let buttons = offered
         .into_iter()
-        .map(|action| {
+        .map(|(action, ask)| {
             let class = if action.confirmation_word().is_some() {
                 "button danger"
             } else {
                 "button"
             };
+            let label = if ask {
+                format!("Request {}", action.label().to_lowercase())
+            } else {
+                action.label().to_string()
+            };
             view! {
                 <button type="button" class=class
                     disabled=move || count() == 0 || batch.pending().get()
                     on:click=move |_| {
-                        if action.confirmation_word().is_some() {
+                        if ask {
+                            requesting.set(ApprovalAction::of_batch(action));
+                        } else if action.confirmation_word().is_some() {
                             confirming.set(Some(action));
                         } else {
                             batch.dispatch((action, selected.get_untracked().into_iter().collect(), None));
                         }
                     }>
-                    {action.label()}
+                    {label}
                 </button>
             }
         })

@@ -4,6 +4,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::approvals::pages::OverduePostReviews;
 use crate::fleet::*;
 use crate::ui::{ErrorBox, StateBadge};
 use crate::url;
@@ -14,6 +15,7 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Overview — WorkSpaces Portal"/>
         <h1>"Fleet overview"</h1>
+        <OverduePostReviews/>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match summary.await {

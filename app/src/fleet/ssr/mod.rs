@@ -7,6 +7,8 @@
 
 mod writes;
 
+pub(crate) use writes::{auto_stop_minutes, checked_ids};
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -309,7 +311,7 @@ impl Fleet {
     }
 
     /// Forgets the cached walk after a write, so the next read shows its effect.
-    fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         let mut cache = self.walk.lock().unwrap_or_else(|e| e.into_inner());
         cache.last = None;
         cache.generation += 1;

@@ -94,27 +94,56 @@ impl Fleet {
                     ));
                 }
             }
-            let mut items = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(action.api_batch_size()) {
-                let failed = self.send_batch(action, chunk).await;
-                for id in chunk {
-                    let failure = match &failed {
-                        Ok(failed) => failed.get(id.as_str()).cloned(),
-                        // The whole call failed: every WorkSpace of this batch shares the error.
-                        Err(AppError::Upstream { code, message }) => Some((code.clone(), message.clone())),
-                        Err(other) => Some(("Error".to_string(), other.to_string())),
-                    };
-                    items.push(ItemOutcome {
-                        workspace_id: id.clone(),
-                        error_code: failure.as_ref().map(|f| f.0.clone()),
-                        error_message: failure.map(|f| f.1),
-                    });
-                }
-            }
+            let items = self.send_action(action, &ids).await;
             self.invalidate();
             Ok(BatchOutcome { action, items })
         };
         self.pipeline.run(caller, op, work).await
+    }
+
+    /// Sends `action` for `ids` in API-sized calls (rebuild one at a time); each WorkSpace's
+    /// outcome. Checks nothing: callers have (a batch request, an approved request).
+    pub(crate) async fn send_action(&self, action: BatchAction, ids: &[WorkspaceId]) -> Vec<ItemOutcome> {
+        let mut items = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(action.api_batch_size()) {
+            let failed = self.send_batch(action, chunk).await;
+            for id in chunk {
+                let failure = match &failed {
+                    Ok(failed) => failed.get(id.as_str()).cloned(),
+                    // The whole call failed: every WorkSpace of this batch shares the error.
+                    Err(AppError::Upstream { code, message }) => Some((code.clone(), message.clone())),
+                    Err(other) => Some(("Error".to_string(), other.to_string())),
+                };
+                items.push(ItemOutcome {
+                    workspace_id: id.clone(),
+                    error_code: failure.as_ref().map(|f| f.0.clone()),
+                    error_message: failure.map(|f| f.1),
+                });
+            }
+        }
+        items
+    }
+
+    /// Sends a running-mode change for one WorkSpace.
+    pub(crate) async fn send_modify(
+        &self,
+        id: &WorkspaceId,
+        mode: &RunningMode,
+        minutes: Option<i32>,
+    ) -> AppResult<()> {
+        let properties = sdk::WorkspaceProperties::builder()
+            .running_mode(sdk::RunningMode::from(mode.as_str()))
+            .set_running_mode_auto_stop_timeout_in_minutes(minutes)
+            .build();
+        self.client
+            .modify_workspace_properties()
+            .workspace_id(id.as_str())
+            .workspace_properties(properties)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ModifyWorkspaceProperties", e))?;
+        self.invalidate();
+        Ok(())
     }
 
     /// One API call; returns the per-item failures by WorkSpace ID.
@@ -328,19 +357,7 @@ impl Fleet {
             let id = WorkspaceId::parse("id", id)?;
             let mode = RunningMode::parse("running_mode", running_mode)?;
             let minutes = auto_stop_minutes(&mode, auto_stop)?;
-            let properties = sdk::WorkspaceProperties::builder()
-                .running_mode(sdk::RunningMode::from(mode.as_str()))
-                .set_running_mode_auto_stop_timeout_in_minutes(minutes)
-                .build();
-            self.client
-                .modify_workspace_properties()
-                .workspace_id(id.as_str())
-                .workspace_properties(properties)
-                .send()
-                .await
-                .map_err(|e| sdk_error("ModifyWorkspaceProperties", e))?;
-            self.invalidate();
-            Ok(())
+            self.send_modify(&id, &mode, minutes).await
         };
         self.pipeline.run(caller, op, work).await
     }
@@ -435,7 +452,7 @@ fn create_parameters(form: &CreateForm) -> Value {
 }
 
 /// The AutoStop timeout typed in a form: none for ALWAYS_ON or an empty field.
-fn auto_stop_minutes(mode: &RunningMode, text: &str) -> AppResult<Option<i32>> {
+pub(crate) fn auto_stop_minutes(mode: &RunningMode, text: &str) -> AppResult<Option<i32>> {
     let text = text.trim();
     if *mode != RunningMode::AutoStop || text.is_empty() {
         return Ok(None);
@@ -453,7 +470,7 @@ pub const MAX_REFRESH: usize = 200;
 
 /// Parses up to `most` IDs (naming the bad one by position) and drops duplicates, keeping
 /// order; in time linear in their number.
-pub(super) fn checked_ids(ids: &[String], most: usize) -> AppResult<Vec<WorkspaceId>> {
+pub(crate) fn checked_ids(ids: &[String], most: usize) -> AppResult<Vec<WorkspaceId>> {
     if ids.is_empty() {
         return Err(AppError::validation("ids", "select at least one WorkSpace"));
     }
