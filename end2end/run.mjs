@@ -17,7 +17,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shots = path.join(root, 'end2end', 'screenshots');
 mkdirSync(shots, { recursive: true });
 
-let server, browser, base, setupLink;
+let server, browser, base, setupLink, emulatorUrl;
 /** The first administrator's browser session (made by the first journey). */
 let admin;
 const ADMIN_PASSWORD = 'a long admin password';
@@ -36,15 +36,18 @@ before(async () => {
   const bin = path.resolve(root, process.env.PORTAL_BIN || 'target/debug/workspaces-portal');
   // A database and audit key of its own, so runs never touch ./data.
   const data = mkdtempSync(path.join(os.tmpdir(), 'portal-e2e-'));
+  // The emulator's control endpoints let a journey change a WorkSpace behind the portal's back.
   server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--emulator-transition-delay-ms', '1500', '--fleet-cache-ms', '0',
-    '--database-url', `sqlite://${data}/portal.db`, '--audit-key-file', `${data}/audit.key`], {
-    cwd: root, stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' },
+    '--emulator-control', '--database-url', `sqlite://${data}/portal.db`, '--audit-key-file', `${data}/audit.key`], {
+    cwd: root, stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, RUST_LOG: 'warn,portal_server::startup=info' },
   });
-  // A first run prints the one-time setup link to the log.
+  // A first run prints the one-time setup link to the log, and where the emulator listens.
   server.stderr.on('data', (chunk) => {
     process.stderr.write(chunk);
     const found = String(chunk).match(/(\/setup\?token=[0-9a-f]+)/);
     if (found) setupLink = found[1];
+    const emulator = String(chunk).match(/(http:\/\/127\.0\.0\.1:\d+)\/_emulator\//);
+    if (emulator) emulatorUrl = emulator[1];
   });
   for (let i = 0; i < 300; i++) {
     try { if ((await fetch(`${base}/healthz`)).ok) break; } catch { /* not up yet */ }
@@ -82,6 +85,33 @@ async function list(query) {
 const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 
 const newContext = () => browser.newContext({ viewport: { width: 1400, height: 900 } });
+
+/** Adds a user on the users page, as the admin. */
+async function addUser(name, role, password) {
+  const page = await open('/admin/users');
+  const form = page.locator('section', { hasText: 'Add a user' });
+  await form.getByLabel('User name').fill(name);
+  await form.getByLabel('Role').selectOption(role);
+  await form.getByLabel(/^Password/).fill(password);
+  await form.getByRole('button', { name: 'Add user' }).click();
+  await page.locator(`tr[data-user="${name}"]`).waitFor();
+  await page.close();
+}
+
+/** Signs `name` in from a browser of their own; answers that browser and its first page. */
+async function signIn(name, password, url = '/') {
+  const context = await newContext();
+  const page = await open(url, context);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  await page.waitForSelector('body[data-hydrated="true"]');
+  return { context, page };
+}
+
+/** The WorkSpace's state as the fleet lists it (undefined once it is no longer listed). */
+const stateOf = async (id) => (await list({})).find((w) => w.id === id)?.state;
 
 test('first run: the setup link from the log creates the administrator, who is signed in', async () => {
   assert.ok(setupLink, 'the server printed a setup link');
@@ -205,29 +235,130 @@ test('bulk reboot shows each WorkSpace\'s outcome', async () => {
   await page.close();
 });
 
-test('terminate asks for the confirmation word', async () => {
+test('terminate needs a second person: the admin asks with a reason, an approver approves, it runs once', async () => {
+  const APRIL = 'april approver pw';
+  await addUser('april', 'approver', APRIL);
   const [ws] = await list({ 'query[state]': 'AVAILABLE', 'query[mode]': 'ALWAYS_ON' });
   const page = await open(`/workspaces/${ws.id}`);
-  await page.getByRole('button', { name: 'Terminate', exact: true }).click();
-  const dialog = page.getByRole('alertdialog');
+  assert.equal(await page.getByRole('button', { name: 'Terminate', exact: true }).count(), 0, 'no direct terminate');
+  await page.getByRole('button', { name: 'Request terminate' }).click();
+  const dialog = page.getByRole('dialog');
   await dialog.waitFor();
-  assert.match(await dialog.textContent(), /cannot be undone/);
-  const confirm = dialog.getByRole('button', { name: 'Terminate' });
-  assert.ok(await confirm.isDisabled());
-  // Focus stays in the dialog: from Cancel (the last enabled control) Tab wraps to the input.
-  const input = dialog.getByLabel('Type terminate to confirm');
-  await input.focus();
-  await page.keyboard.press('Tab');
-  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
-  await page.keyboard.press('Tab');
-  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'INPUT');
-  await page.keyboard.press('Shift+Tab');
-  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
-  await dialog.getByLabel('Type terminate to confirm').fill('terminate');
-  await shot(page, '08-confirm-terminate');
-  await confirm.click();
-  await page.waitForSelector('.page-head [data-state="TERMINATING"]');
+  const ask = dialog.getByRole('button', { name: 'Ask for approval' });
+  const reason = dialog.getByLabel(/^Reason \(at least 10 characters/);
+  await reason.fill('too short');
+  assert.ok(await ask.isDisabled(), 'a reason under 10 characters is not enough');
+  await reason.fill('Leaver: ticket HR-1234, laptop returned');
+  await shot(page, '08-request-terminate');
+  await ask.click();
+  const done = page.locator('p.success', { hasText: 'Requested: Terminate of 1 WorkSpace, waiting for 1 approval.' });
+  await done.waitFor();
+  const requestPath = await done.locator('a').getAttribute('href');
+  await page.locator('.page-head a.pending-mark', { hasText: 'Terminate pending' }).waitFor();
+  // Asking again for the same WorkSpace points at the pending request.
+  await page.getByRole('button', { name: 'Request terminate' }).click();
+  await dialog.getByLabel(/^Reason/).fill('Asking a second time, on purpose');
+  await dialog.getByRole('button', { name: 'Ask for approval' }).click();
+  await page.locator('.error-box', { hasText: 'already has a pending request' }).waitFor();
+  // The server refuses a direct terminate from the admin's own session.
+  const status = await page.evaluate(async (id) => (await fetch('/api/workspaces/batch', {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ action: 'terminate', ids: [id], confirm: 'terminate' }),
+  })).status, ws.id);
+  assert.equal(status, 403);
+  // The requester cannot approve their own request.
+  await page.locator('.page-head a.pending-mark').click();
+  await page.waitForURL((u) => u.pathname === requestPath);
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await page.getByText('You cannot review this request').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0);
   await page.close();
+  assert.equal(await stateOf(ws.id), 'AVAILABLE', 'nothing happened yet');
+
+  // The approver sees it waiting in the navigation, reads the reason and approves.
+  const { context, page: a } = await signIn('april', APRIL, '/approvals');
+  assert.equal((await a.locator('.topbar .nav-count').textContent()).trim(), '1');
+  const row = a.locator(`table.approvals tr[data-request="${requestPath.split('/').pop()}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent(), /Terminate.*admin/s);
+  await shot(a, '14-approvals-to-review');
+  await row.locator('a').first().click();
+  await a.waitForURL((u) => u.pathname === requestPath);
+  await a.getByText('Leaver: ticket HR-1234, laptop returned').waitFor();
+  await a.getByLabel('Comment (optional)').fill('Checked with HR');
+  await shot(a, '15-approval-request');
+  await a.getByRole('button', { name: 'Approve' }).click();
+  await a.locator('.batch-result h2', { hasText: 'Outcome: 1 accepted, 0 failed, 0 changed since the request' }).waitFor({ timeout: 15000 });
+  await a.locator('.reviews li[data-decision="approved"]', { hasText: 'april' }).waitFor();
+  await a.waitForFunction(() => !document.querySelector('.topbar .nav-count'));
+  await shot(a, '16-approval-executed');
+  assert.ok([undefined, 'TERMINATING', 'TERMINATED'].includes(await stateOf(ws.id)), 'terminated');
+  await context.close();
+});
+
+test('an operator asks to terminate 3 WorkSpaces; the approver sees one changed since, approves, and the other two terminate', async () => {
+  assert.ok(emulatorUrl, 'the server printed the emulator control endpoint');
+  const OSCAR = 'oscar operator pw';
+  await addUser('oscar', 'operator', OSCAR);
+  const targets = (await list({ 'query[state]': 'AVAILABLE', 'query[mode]': 'AUTO_STOP' })).slice(-3);
+  assert.equal(targets.length, 3);
+  const { context: oc, page: o } = await signIn('oscar', OSCAR, '/workspaces?per_page=100');
+  for (const w of targets) await o.getByLabel(`Select ${w.id} (${w.user_name})`).check();
+  await o.getByText('3 selected').waitFor();
+  assert.equal(await o.getByRole('button', { name: 'Terminate', exact: true }).count(), 0);
+  await o.getByRole('button', { name: 'Request terminate' }).click();
+  await o.getByRole('dialog').getByLabel(/^Reason/).fill('Contractors left at the end of the project');
+  await o.getByRole('dialog').getByRole('button', { name: 'Ask for approval' }).click();
+  const done = o.locator('p.success', { hasText: 'Requested: Terminate of 3 WorkSpaces' });
+  await done.waitFor();
+  for (const w of targets) await o.locator(`tr:has-text("${w.id}") a.pending-mark`, { hasText: 'Terminate pending' }).waitFor();
+  await shot(o, '17-fleet-pending-marks');
+  const requestPath = await done.locator('a').getAttribute('href');
+  await oc.close();
+
+  // One of them is given to someone else before anyone reviews.
+  const moved = targets[1];
+  const res = await fetch(`${emulatorUrl}/_emulator/workspaces/${moved.id}/user`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userName: 'someone.else' }),
+  });
+  assert.equal(res.status, 204);
+
+  const { context: ac, page: a } = await signIn('april', 'april approver pw', '/workspaces');
+  assert.equal((await a.locator('.topbar .nav-count').textContent()).trim(), '1');
+  await a.locator('.topbar a', { hasText: 'Approvals' }).click();
+  await a.waitForURL(/\/approvals$/);
+  await a.locator(`a[href="${requestPath}"]`).click();
+  await a.waitForURL((u) => u.pathname === requestPath);
+  await a.getByText('Contractors left at the end of the project').waitFor();
+  const drifted = a.locator('table.targets tr.drifted');
+  await drifted.first().waitFor();
+  assert.equal(await drifted.count(), 1);
+  assert.equal(await drifted.getAttribute('data-id'), moved.id);
+  assert.match(await drifted.textContent(), /someone\.else.*Will not be touched/s);
+  await a.getByText('1 WorkSpace changed since the request and will not be touched if you approve').waitFor();
+  await shot(a, '18-approval-drift');
+  await a.getByRole('button', { name: 'Approve' }).click();
+  await a.locator('.batch-result h2', { hasText: 'Outcome: 2 accepted, 0 failed, 1 changed since the request' }).waitFor({ timeout: 15000 });
+  const changed = await a.locator('.batch-result li[data-outcome="changed"]', { hasText: moved.id }).textContent();
+  assert.match(changed, /user: \S+ → someone\.else\)$/, 'the reason it was skipped, and only that');
+  for (const w of [targets[0], targets[2]]) {
+    assert.equal(await a.locator('.batch-result li[data-outcome="accepted"]', { hasText: w.id }).count(), 1, `${w.id} terminated`);
+    assert.ok([undefined, 'TERMINATING', 'TERMINATED'].includes(await stateOf(w.id)), `${w.id} terminating`);
+  }
+  assert.equal(await stateOf(moved.id), 'AVAILABLE', 'the changed one is left alone');
+  await shot(a, '19-approval-outcome');
+
+  // The audit log holds every step under the request's ID.
+  await a.getByRole('link', { name: 'Every step of this request' }).click();
+  await a.waitForURL(/\/audit\?/);
+  await a.waitForSelector('body[data-hydrated="true"]');
+  await a.waitForFunction(() => document.querySelectorAll('table.audit tbody tr').length >= 3);
+  const events = await a.locator('table.audit tbody tr').allTextContents();
+  for (const name of ['CreateApprovalRequest', 'ApproveRequest', 'TerminateWorkspaces']) {
+    assert.ok(events.some((e) => e.includes(name)), `${name} in ${events.join(' | ')}`);
+  }
+  await shot(a, '20-approval-audit');
+  await ac.close();
 });
 
 test('audit: a reboot is found on the audit page by filtering, opened, and exported', async () => {

@@ -298,37 +298,6 @@ fn parse_public_url(text: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn approval_flags_are_checked_with_reasons() {
-        assert_eq!(parse_approval_required("none").unwrap().0, []);
-        assert_eq!(
-            parse_approval_required("StopWorkspaces, TerminateWorkspaces,StopWorkspaces")
-                .unwrap()
-                .0,
-            [
-                app::approvals::ApprovalAction::Stop,
-                app::approvals::ApprovalAction::Terminate
-            ]
-        );
-        assert!(parse_approval_required("StartWorkspaces")
-            .unwrap_err()
-            .contains("'StartWorkspaces' cannot need"));
-        assert_eq!(parse_duration("90").unwrap().as_secs(), 90);
-        assert_eq!(parse_duration("24h").unwrap().as_secs(), 86_400);
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5w").unwrap_err().contains("unit"));
-        let secret = "https://hooks.example.com/services/SECRET";
-        assert!(parse_webhook(secret).is_ok());
-        assert!(!parse_webhook("hooks.example.com/SECRET")
-            .unwrap_err()
-            .contains("SECRET"));
-    }
-}
-
 impl Config {
     /// The approvals rule, from its flags.
     pub fn approval_settings(&self) -> app::approvals::ssr::ApprovalSettings {
@@ -360,5 +329,36 @@ impl Config {
             .map_err(|e| std::io::Error::other(format!("database {}: {e}", self.database_url)))?;
         let key = AuditKey::load_or_create(&self.audit_key_file)?;
         Ok((db, key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_flags_are_checked_with_reasons() {
+        assert_eq!(parse_approval_required("none").unwrap().0, []);
+        assert_eq!(
+            parse_approval_required("StopWorkspaces, TerminateWorkspaces,StopWorkspaces")
+                .unwrap()
+                .0,
+            [
+                app::approvals::ApprovalAction::Stop,
+                app::approvals::ApprovalAction::Terminate
+            ]
+        );
+        assert!(parse_approval_required("StartWorkspaces")
+            .unwrap_err()
+            .contains("'StartWorkspaces' cannot need"));
+        assert_eq!(parse_duration("90").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("24h").unwrap().as_secs(), 86_400);
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5w").unwrap_err().contains("unit"));
+        let secret = "https://hooks.example.com/services/SECRET";
+        assert!(parse_webhook(secret).is_ok());
+        assert!(!parse_webhook("hooks.example.com/SECRET")
+            .unwrap_err()
+            .contains("SECRET"));
     }
 }

@@ -228,6 +228,22 @@ impl WorkspaceSnapshot {
     pub fn drifted(&self, now: &WorkspaceSnapshot) -> bool {
         self.user_name != now.user_name || self.bundle_id != now.bundle_id || self.directory_id != now.directory_id
     }
+
+    /// The changes that make it drifted (what an execution reports for a WorkSpace it skips;
+    /// its re-read does not fetch tags or connections).
+    pub fn drift(&self, now: &WorkspaceSnapshot) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, then, now) in [
+            ("user", &self.user_name, &now.user_name),
+            ("directory", &self.directory_id, &now.directory_id),
+            ("bundle", &self.bundle_id, &now.bundle_id),
+        ] {
+            if then != now {
+                out.push(format!("{name}: {then} → {now}"));
+            }
+        }
+        out
+    }
 }
 
 /// The running mode a request to change it asks for.
@@ -572,8 +588,10 @@ mod tests {
         now.tags.clear();
         assert_eq!(then.changes(&now), ["state: AVAILABLE → STOPPED", "tags: Team=A → "]);
         assert!(!then.drifted(&now));
+        assert_eq!(then.drift(&now), Vec::<String>::new());
         now.user_name = "mallory".into();
         assert!(then.drifted(&now));
+        assert_eq!(then.drift(&now), ["user: alice → mallory"]);
     }
 
     #[test]

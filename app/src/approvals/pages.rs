@@ -14,7 +14,7 @@ use super::*;
 use crate::audit::AuditQuery;
 use crate::forms::PostForm;
 use crate::identity::{Me, Role};
-use crate::ui::{use_who, ActionResult, ErrorBox, StateBadge};
+use crate::ui::{use_who, ActionResult, ErrorBox, KeysetPager, StateBadge};
 use crate::url::UrlQuery;
 
 /// How a request's state reads as a badge.
@@ -208,16 +208,7 @@ fn RequestTable(data: ApprovalPage, query: ApprovalQuery) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        <nav class="pager" aria-label="Pages">
-            {match first {
-                Some(href) => Either::Left(view! { <a href=href>"« First"</a> }),
-                None => Either::Right(view! { <span class="disabled">"« First"</span> }),
-            }}
-            {match more {
-                Some(href) => Either::Left(view! { <a href=href rel="next">"More »"</a> }),
-                None => Either::Right(view! { <span class="disabled">"More »"</span> }),
-            }}
-        </nav>
+        <KeysetPager first next=more first_label="« First" next_label="More »"/>
     })
 }
 
@@ -496,13 +487,13 @@ fn Targets(detail: ApprovalDetail) -> impl IntoView {
                     <td><a class="mono" href=format!("/workspaces/{}", then.id)>{then.id.as_str().to_owned()}</a></td>
                     <td>{then.user_name.clone()}</td>
                     <td><StateBadge state=then.state.clone()/></td>
+                    <td>{now}</td>
+                    <td>{changes}{live.drifted.then(|| view! { <strong class="drift-note">"Will not be touched"</strong> })}</td>
                     <td class="mono">{then.bundle_id.clone()}</td>
                     <td class="mono">{then.directory_id.clone()}</td>
                     <td>{then.running_mode.label().to_string()}</td>
                     <td>{tags(&then.tags)}</td>
                     <td>{connection}</td>
-                    <td>{now}</td>
-                    <td>{changes}{live.drifted.then(|| view! { <strong class="drift-note">"Will not be touched"</strong> })}</td>
                 </tr>
             }
         })
@@ -522,13 +513,13 @@ fn Targets(detail: ApprovalDetail) -> impl IntoView {
                             <th scope="col">"WorkSpace"</th>
                             <th scope="col">"User"</th>
                             <th scope="col">"State then"</th>
+                            <th scope="col">"Now"</th>
+                            <th scope="col">"Changed since"</th>
                             <th scope="col">"Bundle"</th>
                             <th scope="col">"Directory"</th>
                             <th scope="col">"Running mode"</th>
                             <th scope="col">"Tags"</th>
                             <th scope="col">"Connection then"</th>
-                            <th scope="col">"Now"</th>
-                            <th scope="col">"Changed since"</th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>

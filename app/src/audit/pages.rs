@@ -8,7 +8,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
-use crate::ui::ErrorBox;
+use crate::ui::{ErrorBox, KeysetPager};
 use crate::url::UrlQuery;
 
 #[component]
@@ -157,16 +157,7 @@ fn AuditTable(data: AuditPage, query: AuditQuery) -> impl IntoView {
                 <tbody>{rows}</tbody>
             </table>
         </div>
-        <nav class="pager" aria-label="Pages">
-            {match newest {
-                Some(href) => Either::Left(view! { <a href=href>"« Newest"</a> }),
-                None => Either::Right(view! { <span class="disabled">"« Newest"</span> }),
-            }}
-            {match older {
-                Some(href) => Either::Left(view! { <a href=href rel="next">"Older »"</a> }),
-                None => Either::Right(view! { <span class="disabled">"Older »"</span> }),
-            }}
-        </nav>
+        <KeysetPager first=newest next=older first_label="« Newest" next_label="Older »"/>
     })
 }
 

@@ -138,6 +138,31 @@ pub fn ErrorBox(error: AppError) -> impl IntoView {
 }
 
 /// A label/value row of a properties list.
+/// Links to the first page and the next one of a keyset-paged list; nothing when the list fits
+/// on one page.
+#[component]
+pub fn KeysetPager(
+    first: Option<String>,
+    next: Option<String>,
+    first_label: &'static str,
+    next_label: &'static str,
+) -> impl IntoView {
+    (first.is_some() || next.is_some()).then(|| {
+        view! {
+            <nav class="pager" aria-label="Pages">
+                {match first {
+                    Some(href) => Either::Left(view! { <a href=href>{first_label}</a> }),
+                    None => Either::Right(view! { <span class="disabled">{first_label}</span> }),
+                }}
+                {match next {
+                    Some(href) => Either::Left(view! { <a href=href rel="next">{next_label}</a> }),
+                    None => Either::Right(view! { <span class="disabled">{next_label}</span> }),
+                }}
+            </nav>
+        }
+    })
+}
+
 #[component]
 pub fn Prop(label: &'static str, #[prop(into)] value: String) -> impl IntoView {
     let value = if value.is_empty() { "—".to_string() } else { value };

@@ -204,6 +204,46 @@ async fn an_approval_names_the_hash_it_saw() {
 }
 
 #[tokio::test]
+async fn an_approval_by_someone_since_demoted_no_longer_counts() {
+    let mut c = config();
+    c.approvals_needed = 2;
+    let t = team(c).await;
+    let bea = t.p.signed_in("bea", Role::Approver, "approvals-test").await;
+    let cy = t.p.signed_in("cy", Role::Approver, "approvals-test").await;
+    let ids = available(&t.operator, 1).await;
+    let id = asked(&t.operator, "TerminateWorkspaces", &ids).await;
+    let hash = detail(&t.approver, &id).await["hash"].as_str().unwrap().to_string();
+    assert_eq!(approve(&t.approver, &id, &hash, "").await.0, 200);
+    let demoted = t
+        .admin
+        .form("users/set-role", &[("name", "aaron"), ("role", "viewer")])
+        .await
+        .pair();
+    assert_eq!(demoted.0, 200, "{}", demoted.1);
+    // Two approvals given, one counts: still pending, nothing sent.
+    let (status, body) = approve(&bea, &id, &hash, "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["state"].as_str(), body["approvals"].as_u64()),
+        (Some("pending"), Some(1)),
+        "{body}"
+    );
+    assert_eq!(t.p.emulator().calls("TerminateWorkspaces"), 0);
+    let d = detail(&t.admin, &id).await;
+    let counts: Vec<(&str, bool)> = d["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["reviewer"].as_str().unwrap(), r["counts"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(counts, [("aaron", false), ("bea", true)]);
+    // A second approver who still is one completes it.
+    assert_eq!(approve(&cy, &id, &hash, "").await.0, 200);
+    assert_eq!(settled_state(&t.admin, &id).await["summary"]["state"], "executed");
+    assert_eq!(t.p.emulator().calls("TerminateWorkspaces"), 1);
+}
+
+#[tokio::test]
 async fn two_distinct_approvers_are_needed_when_two_are_configured() {
     let mut c = config();
     c.approvals_needed = 2;
@@ -445,7 +485,7 @@ async fn a_request_edited_in_the_database_after_approval_is_refused_not_executed
 async fn racing_approvals_execute_the_request_exactly_once() {
     let t = team(config()).await;
     let mut approvers = Vec::new();
-    for i in 0..16 {
+    for i in 0..50 {
         approvers.push(t.p.signed_in(&format!("approver{i}"), Role::Approver, "race").await);
     }
     let ids = available(&t.operator, 3).await;

@@ -131,7 +131,7 @@ async fn run(portal: &Arc<Portal>, request: &Stored) -> Result<Vec<ItemResult>, 
     for then in &frozen.workspaces {
         match now.iter().find(|n| n.id == then.id) {
             Some(n) if !then.drifted(n) => send.push(then.id.clone()),
-            Some(n) => items.push(changed(&then.id, then.changes(n).join("; "))),
+            Some(n) => items.push(changed(&then.id, then.drift(n).join("; "))),
             None => items.push(changed(&then.id, "it no longer exists".into())),
         }
     }

@@ -171,18 +171,21 @@ pub async fn by_public_id(db: &Db, id: &ApprovalId) -> AppResult<Option<Stored>>
     Ok(row.as_ref().map(stored))
 }
 
+/// reviewer, decision, comment, time, hash seen; the reviewer's account now (enabled, role); id.
+type ReviewRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<bool>,
+    Option<String>,
+    i64,
+);
+
 /// A request's reviews, saying which still count.
 pub async fn reviews(db: &Db, request: &Stored) -> AppResult<Vec<Review>> {
-    let rows: Vec<(
-        String,
-        String,
-        String,
-        String,
-        String,
-        Option<bool>,
-        Option<String>,
-        i64,
-    )> = sqlx::query_as(
+    let rows: Vec<ReviewRow> = sqlx::query_as(
         "SELECT v.reviewer_name, v.decision, v.comment, v.created_at, v.hash_seen, u.enabled, u.role, v.reviewer_id \
          FROM approval_reviews v LEFT JOIN users u ON u.id = v.reviewer_id WHERE v.request_id = ? ORDER BY v.id",
     )

@@ -235,13 +235,17 @@ fn Connection(connection: Option<ConnectionStatus>) -> impl IntoView {
     }
 }
 
+/// Where the running-mode form asks for an approval: the dialog to open, and the mode and
+/// minutes it asks for.
+type AskFor = (RwSignal<Option<ApprovalAction>>, RwSignal<(String, String)>);
+
 #[component]
 fn RunningMode(
     workspace: WorkspaceSummary,
     modify: ServerAction<ModifyWorkspace>,
     operator: bool,
     /// The change needs an approval: the form asks for one instead.
-    ask: Option<(RwSignal<Option<ApprovalAction>>, RwSignal<(String, String)>)>,
+    ask: Option<AskFor>,
 ) -> impl IntoView {
     if !operator {
         return Either::Left(view! {
