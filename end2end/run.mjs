@@ -22,6 +22,19 @@ let server, browser, base, setupLink, emulatorUrl;
 let admin;
 const ADMIN_PASSWORD = 'a long admin password';
 const pageErrors = [];
+/** Serious and critical accessibility violations found by axe-core, on any page a journey saw. */
+const a11yViolations = [];
+const axeSource = readFileSync(path.join(root, 'end2end', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** Runs axe-core on the page as it is now; notes what is serious or critical, with `what`. */
+async function checkA11y(page, what = new URL(page.url()).pathname) {
+  await page.addScriptTag({ content: axeSource });
+  const found = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.nodes.map((n) => `${v.impact} ${v.id} at ${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`))
+    .flat());
+  for (const f of found) a11yViolations.push(`${what}: ${f}`);
+}
 
 function freePort() {
   return new Promise((resolve) => {
@@ -71,6 +84,7 @@ async function open(url, context = admin) {
   page.on('console', (m) => { if (m.type() === 'error' && m.text().includes('panicked')) console.log('PANIC', page.url(), m.text().slice(0, 2000)); });
   await page.goto(`${base}${url}`);
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
+  await checkA11y(page, `${url} (signed in: ${(await page.locator('.who .user-name').textContent().catch(() => null)) ?? 'nobody'})`);
   return page;
 }
 
@@ -82,9 +96,14 @@ async function list(query) {
   return (await res.json()).items;
 }
 
-const shot = (page, name) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+/** A screenshot of the page as it is now, whose accessibility is checked too. */
+async function shot(page, name) {
+  await checkA11y(page, `${name} (${new URL(page.url()).pathname})`);
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
 
-const newContext = () => browser.newContext({ viewport: { width: 1400, height: 900 } });
+// Tests only: the pages' CSP refuses inline scripts, which is how axe-core is injected.
+const newContext = () => browser.newContext({ viewport: { width: 1400, height: 900 }, bypassCSP: true });
 
 /** Adds a user on the users page, as the admin. */
 async function addUser(name, role, password) {
@@ -500,4 +519,8 @@ test('a page whose code fails to load is loaded from the server instead of left 
 
 test('no page threw in the browser', () => {
   assert.deepEqual(pageErrors, []);
+});
+
+test('no page a journey saw has a serious or critical accessibility violation (axe-core)', () => {
+  assert.deepEqual(a11yViolations, []);
 });

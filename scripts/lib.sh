@@ -84,7 +84,7 @@ ensure_web_toolchain() {
 
 ensure_node_packages() {
   command -v npm >/dev/null 2>&1 || apt_install nodejs npm
-  if [ ! -d end2end/node_modules/playwright-core ] || [ ! -d end2end/node_modules/binaryen ]; then
+  if [ ! -d end2end/node_modules/playwright-core ] || [ ! -d end2end/node_modules/binaryen ] || [ ! -d end2end/node_modules/axe-core ]; then
     step "installing Node packages (end2end/package-lock.json)"
     (cd end2end && npm ci --no-audit --no-fund)
   fi
