@@ -660,3 +660,56 @@ async fn a_webhook_that_refuses_is_shown_on_the_request() {
     // The URL (which may hold a secret) is not in it.
     assert!(!shown.contains("/hook"), "{shown}");
 }
+
+#[tokio::test]
+async fn an_approved_running_mode_change_is_sent_and_recorded_like_a_direct_one() {
+    let mut c = config();
+    c.approval_required = portal_server::config::ApprovalRequired(vec![app::approvals::ApprovalAction::Modify]);
+    let t = team(c).await;
+    let ws = t
+        .admin
+        .ids_where(&[("query[state]", "AVAILABLE"), ("query[mode]", "AUTO_STOP")])
+        .await;
+    let ws = ws.first().expect("an AutoStop WorkSpace").clone();
+    // Direct: refused, the request is the way.
+    let (status, _) = t
+        .operator
+        .form(
+            "workspaces/modify",
+            &[("id", &ws), ("running_mode", "ALWAYS_ON"), ("auto_stop_minutes", "")],
+        )
+        .await
+        .pair();
+    assert_eq!(status, 403);
+    let (status, body) = t
+        .operator
+        .json(
+            "approvals/request",
+            json!({ "action": "ModifyWorkspaceProperties", "ids": [ws], "reason": "always on for the night shift",
+                    "running_mode": "ALWAYS_ON" }),
+        )
+        .await
+        .pair();
+    assert_eq!(status, 200, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let hash = detail(&t.approver, &id).await["hash"].as_str().unwrap().to_string();
+    assert_eq!(approve(&t.approver, &id, &hash, "").await.0, 200);
+    assert_eq!(settled_state(&t.admin, &id).await["summary"]["state"], "executed");
+    assert_eq!(t.p.emulator().calls("ModifyWorkspaceProperties"), 1);
+    let mode = t.admin.list(&[("query[mode]", "ALWAYS_ON")]).await;
+    assert!(
+        mode["items"].as_array().unwrap().iter().any(|w| w["id"] == ws.as_str()),
+        "{mode}"
+    );
+    t.p.settled().await;
+    let records = t.admin.records(&[("event", "ModifyWorkspaceProperties")]).await;
+    let sent: Vec<&Value> = records.iter().filter(|r| r["error_code"].is_null()).collect();
+    assert_eq!(sent.len(), 1, "{records:?}");
+    let record = t.admin.record_json(sent[0]["event_id"].as_str().unwrap()).await;
+    assert_eq!(
+        record["requestParameters"],
+        json!({ "workspaceId": ws, "workspaceProperties": { "runningMode": "ALWAYS_ON", "runningModeAutoStopTimeoutInMinutes": null } })
+    );
+    assert_eq!(record["userIdentity"]["userName"], "olivia");
+    assert_eq!(record["additionalEventData"]["approval"]["requestId"], id.as_str());
+}

@@ -19,7 +19,8 @@ use super::{snapshots, summary_of};
 use crate::approvals::{ApprovalAction, ApprovalState, Frozen, ItemResult};
 use crate::audit::ssr::record::{utc_now, UserIdentity};
 use crate::error::{AppError, AppResult};
-use crate::fleet::{ItemOutcome, ModifyWorkspace, RunBatch, WorkspaceId};
+use crate::fleet::ssr::Fleet;
+use crate::fleet::{ItemOutcome, RunBatch, WorkspaceId};
 use crate::ssr::{Audited, Caller, Operation, Portal};
 
 /// What an executed request sent, for its audit record.
@@ -166,18 +167,12 @@ async fn run(portal: &Arc<Portal>, request: &Stored) -> Result<Vec<ItemResult>, 
         (None, Some(properties)) => {
             debug_assert_eq!(frozen.action, ApprovalAction::Modify);
             for id in &send {
-                let op = Operation::aws_write(
-                    ModifyWorkspace::PATH,
-                    "ModifyWorkspaceProperties",
-                    json!({
-                        "workspaceId": id,
-                        "workspaceProperties": {
-                            "runningMode": properties.running_mode.as_str(),
-                            "runningModeAutoStopTimeoutInMinutes": properties.auto_stop_minutes,
-                        }
-                    }),
+                let op = Fleet::modify_operation(
+                    id.as_str(),
+                    properties.running_mode.as_str(),
+                    json!(properties.auto_stop_minutes),
                 )
-                .touching([id.as_str(), request.public_id.as_str()])
+                .touching([request.public_id.as_str()])
                 .approved(approval.clone());
                 let sent = portal
                     .pipeline

@@ -339,9 +339,10 @@ impl Fleet {
         self.pipeline.run(caller, op, work).await
     }
 
-    /// `workspaces/modify`: running mode and AutoStop timeout.
-    pub async fn modify(&self, caller: &Caller, id: &str, running_mode: &str, auto_stop: &str) -> AppResult<()> {
-        let op = Operation::aws_write(
+    /// The operation of a `ModifyWorkspaceProperties` call, as the audit log records it (a
+    /// direct call, or an approved request's).
+    pub fn modify_operation(id: &str, running_mode: &str, auto_stop: serde_json::Value) -> Operation {
+        Operation::aws_write(
             ModifyWorkspace::PATH,
             "ModifyWorkspaceProperties",
             json!({
@@ -352,7 +353,12 @@ impl Fleet {
                 },
             }),
         )
-        .touching([id]);
+        .touching([id])
+    }
+
+    /// `workspaces/modify`: running mode and AutoStop timeout.
+    pub async fn modify(&self, caller: &Caller, id: &str, running_mode: &str, auto_stop: &str) -> AppResult<()> {
+        let op = Self::modify_operation(id, running_mode, json!(auto_stop));
         let work = async {
             let id = WorkspaceId::parse("id", id)?;
             let mode = RunningMode::parse("running_mode", running_mode)?;
