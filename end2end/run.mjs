@@ -81,7 +81,7 @@ after(async () => {
 async function open(url, context = admin) {
   const page = await context.newPage();
   page.on('pageerror', (e) => { pageErrors.push(`${url}: ${e.message}`); console.log('PAGEERROR', page.url(), e.stack); });
-  page.on('console', (m) => { if (m.type() === 'error' && m.text().includes('panicked')) console.log('PANIC', page.url(), m.text().slice(0, 2000)); });
+  page.on('console', (m) => { if (m.type() === 'error' && (m.text().includes('panicked') || m.text().toLowerCase().includes('hydrat'))) console.log('PANIC', page.url(), m.text().slice(0, 2000)); });
   await page.goto(`${base}${url}`);
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
   await checkA11y(page, `${url} (signed in: ${(await page.locator('.who .user-name').textContent().catch(() => null)) ?? 'nobody'})`);

@@ -718,39 +718,33 @@ pub fn offered(me: Option<&Me>, rule: &ApprovalRule) -> Vec<(crate::fleet::Batch
 }
 
 /// Marks of the pending requests on one WorkSpace, each linking to its request.
+///
+/// `pending` is a value the page's resource has already awaited (see [`pending_of`]), never a
+/// signal read on its own: the server and the hydrating browser then render the same marks.
 #[component]
-pub fn PendingMarks(#[prop(into)] id: String, pending: Signal<Vec<PendingApproval>>) -> impl IntoView {
-    move || {
-        pending
-            .get()
-            .into_iter()
-            .filter(|p| p.workspace_id.as_str() == id)
-            .map(|p| {
-                view! {
-                    " "
-                    <a class="badge badge-busy pending-mark" href=format!("/approvals/{}", p.request)
-                        title=format!("{} asked for, waiting for approval ({})", p.action.api_name(), p.request)>
-                        {format!("{} pending", p.action.label())}
-                    </a>
-                }
-            })
-            .collect_view()
-    }
+pub fn PendingMarks(#[prop(into)] id: String, pending: Vec<PendingApproval>) -> impl IntoView {
+    pending
+        .into_iter()
+        .filter(|p| p.workspace_id.as_str() == id)
+        .map(|p| {
+            view! {
+                " "
+                <a class="badge badge-busy pending-mark" href=format!("/approvals/{}", p.request)
+                    title=format!("{} asked for, waiting for approval ({})", p.action.api_name(), p.request)>
+                    {format!("{} pending", p.action.label())}
+                </a>
+            }
+        })
+        .collect_view()
 }
 
-/// The pending requests on `ids`, reloaded with `version`.
-pub fn pending_on(ids: Signal<Vec<String>>, version: Signal<usize>) -> Signal<Vec<PendingApproval>> {
-    let found = Resource::new(
-        move || (ids.get(), version.get()),
-        |(ids, _)| async move {
-            if ids.is_empty() {
-                Ok(Vec::new())
-            } else {
-                pending_approvals(ids).await
-            }
-        },
-    );
-    Signal::derive(move || found.get().and_then(Result::ok).unwrap_or_default())
+/// The pending requests on `ids`, fetched inside the resource that loads the WorkSpaces they
+/// mark (an error leaves the marks out; the page itself still shows).
+pub async fn pending_of(ids: Vec<String>) -> Vec<PendingApproval> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    pending_approvals(ids).await.unwrap_or_default()
 }
 
 /// The overview's list of break-glass actions whose post-review is open after a day (approvers

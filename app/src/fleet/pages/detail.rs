@@ -8,10 +8,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::LIVE_REFRESH;
-use crate::approvals::pages::{offered, pending_on, request_action, PendingMarks, RequestDialog, RequestResult};
+use crate::approvals::pages::{offered, pending_of, request_action, PendingMarks, RequestDialog, RequestResult};
 use crate::approvals::{ApprovalAction, ApprovalRule, PendingApproval, RequestApproval};
 use crate::audit::pages::ResourceHistory;
 use crate::fleet::validate::MAX_TAGS;
+use crate::error::AppError;
 use crate::fleet::*;
 use crate::forms::PostForm;
 use crate::identity::Me;
@@ -30,7 +31,9 @@ pub fn DetailPage() -> impl IntoView {
     let delete_tag = ServerAction::<DeleteTag>::new();
     let modify = ServerAction::<ModifyWorkspace>::new();
     let batch = batch_action();
-    // Reload after every change made here.
+    let request = request_action();
+    // Reload after every change made here; the pending requests on the WorkSpace load with it,
+    // so that both are awaited before anything renders.
     let detail = Resource::new(
         move || {
             (
@@ -39,23 +42,22 @@ pub fn DetailPage() -> impl IntoView {
                 delete_tag.version().get(),
                 modify.version().get(),
                 batch.version().get(),
+                request.version().get(),
             )
         },
-        |(id, ..)| get_workspace(id),
+        |(id, ..)| async move {
+            let detail = get_workspace(id.clone()).await?;
+            Ok::<_, AppError>((detail, pending_of(vec![id]).await))
+        },
     );
     Effect::new(move |_| {
-        let busy = detail.with(|d| matches!(d, Some(Ok(d)) if d.workspace.state.is_transitional()));
+        let busy = detail.with(|d| matches!(d, Some(Ok((d, _))) if d.workspace.state.is_transitional()));
         if busy {
             set_timeout(move || detail.refetch(), LIVE_REFRESH);
         }
     });
     let confirming = RwSignal::new(None::<BatchAction>);
     let requesting = RwSignal::new(None::<ApprovalAction>);
-    let request = request_action();
-    let pending = pending_on(
-        Signal::derive(move || vec![id.get()]),
-        Signal::derive(move || request.version().get()),
-    );
     // The running mode a request to change it asks for (the form's fields).
     let mode_asked = RwSignal::new((String::new(), String::new()));
 
@@ -77,7 +79,7 @@ pub fn DetailPage() -> impl IntoView {
                     may(SetTag::PATH, "CreateTags"),
                 );
                 match detail.await {
-                    Ok(d) => Either::Left(view! {
+                    Ok((d, pending)) => Either::Left(view! {
                         <Header detail=d.clone() pending/>
                         <Actions workspace=d.workspace.clone() batch confirming requesting me rule=who.approvals.clone()/>
                         <BatchResult batch/>
@@ -108,7 +110,7 @@ pub fn DetailPage() -> impl IntoView {
 }
 
 #[component]
-fn Header(detail: WorkspaceDetail, pending: Signal<Vec<PendingApproval>>) -> impl IntoView {
+fn Header(detail: WorkspaceDetail, pending: Vec<PendingApproval>) -> impl IntoView {
     let w = detail.workspace;
     view! {
         <div class="page-head">

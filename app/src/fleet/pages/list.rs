@@ -10,8 +10,9 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use super::LIVE_REFRESH;
-use crate::approvals::pages::{offered, pending_on, request_action, PendingMarks, RequestDialog, RequestResult};
+use crate::approvals::pages::{offered, pending_of, request_action, PendingMarks, RequestDialog, RequestResult};
 use crate::approvals::{ApprovalAction, ApprovalRule, PendingApproval};
+use crate::error::AppError;
 use crate::fleet::*;
 use crate::identity::Me;
 use crate::policy;
@@ -26,11 +27,20 @@ pub fn FleetPage() -> impl IntoView {
     let params = use_query_map();
     let query =
         Memo::new(move |_| params.with(|p| FleetQuery::from_pairs(p.latest_values().map(|(k, v)| (k.as_ref(), v)))));
-    let page = Resource::new(move || query.get(), list_workspaces);
+    // The page and the pending requests on its WorkSpaces, loaded together so that both are
+    // awaited before anything renders (the same marks on the server and after hydration).
+    let page = Resource::new(
+        move || query.get(),
+        |query| async move {
+            let page = list_workspaces(query).await?;
+            let pending = pending_of(page.items.iter().map(|w| w.id.as_str().to_owned()).collect()).await;
+            Ok::<_, AppError>((page, pending))
+        },
+    );
 
     // Live state: while a shown WorkSpace is in a transitional state, ask again shortly.
     Effect::new(move |_| {
-        let busy = page.with(|p| matches!(p, Some(Ok(p)) if p.items.iter().any(|w| w.state.is_transitional())));
+        let busy = page.with(|p| matches!(p, Some(Ok((p, _))) if p.items.iter().any(|w| w.state.is_transitional())));
         if busy {
             set_timeout(move || page.refetch(), LIVE_REFRESH);
         }
@@ -55,13 +65,6 @@ pub fn FleetPage() -> impl IntoView {
             page.refetch();
         }
     });
-    let shown = Signal::derive(move || {
-        page.with(|p| match p {
-            Some(Ok(p)) => p.items.iter().map(|w| w.id.as_str().to_owned()).collect(),
-            _ => Vec::new(),
-        })
-    });
-    let pending = pending_on(shown, Signal::derive(move || request.version().get()));
 
     view! {
         <Title text="WorkSpaces — WorkSpaces Portal"/>
@@ -79,7 +82,7 @@ pub fn FleetPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let who = use_who().await.ok().unwrap_or_default();
                 match page.await {
-                    Ok(data) => Either::Left(view! {
+                    Ok((data, pending)) => Either::Left(view! {
                         <Filters query=query.get_untracked() data=data.clone()/>
                         <BulkBar selected batch confirming requesting me=who.user rule=who.approvals/>
                         <BatchResult batch/>
@@ -151,7 +154,7 @@ fn FleetTable(
     data: FleetPage,
     query: FleetQuery,
     selected: RwSignal<BTreeSet<String>>,
-    pending: Signal<Vec<PendingApproval>>,
+    pending: Vec<PendingApproval>,
 ) -> impl IntoView {
     let page_ids: Vec<String> = data.items.iter().map(|w| w.id.as_str().to_owned()).collect();
     let all_ids = page_ids.clone();
@@ -247,7 +250,7 @@ fn FleetTable(
                             selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
                         }/></td>
                     <td><a href=format!("/workspaces/{}", w.id) class="mono">{w.id.as_str().to_owned()}</a>
-                        <PendingMarks id=w.id.as_str().to_owned() pending/></td>
+                        <PendingMarks id=w.id.as_str().to_owned() pending=pending.clone()/></td>
                     <td>{w.user_name.clone()}</td>
                     <td><StateBadge state=w.state.clone()/></td>
                     <td title=w.directory_id.as_str().to_owned()>{w.directory_alias.clone().unwrap_or(w.directory_id.as_str().to_owned())}</td>
