@@ -14,6 +14,7 @@
 // the default 128 to lay out their hydration futures.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod approvals;
 pub mod audit;
 pub mod catalog;
@@ -33,6 +34,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
+use access::pages::AccessLoginsPage;
 use approvals::pages::{ApprovalRequestPage, ApprovalsListPage};
 use audit::pages::{AuditLogPage, AuditRecordPage};
 use catalog::pages::{BundlesPage, DirectoriesPage};
@@ -83,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/directories") view={Lazy::<DirectoriesRoute>::new()}/>
                     <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()}/>
                     <Route path=path!("/approvals/:id") view={Lazy::<ApprovalRequestRoute>::new()}/>
+                    <Route path=path!("/access") view={Lazy::<AccessRoute>::new()}/>
                     <Route path=path!("/audit") view={Lazy::<AuditLogRoute>::new()}/>
                     <Route path=path!("/audit/:event_id") view={Lazy::<AuditRecordRoute>::new()}/>
                     <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()}/>
@@ -150,6 +153,7 @@ lazy_page! {
     DirectoriesRoute => DirectoriesPage;
     ApprovalsRoute => ApprovalsListPage;
     ApprovalRequestRoute => ApprovalRequestPage;
+    AccessRoute => AccessLoginsPage;
     AuditLogRoute => AuditLogPage;
     AuditRecordRoute => AuditRecordPage;
     UsersRoute => UsersPage;

@@ -5,6 +5,7 @@
 
 use leptos::server_fn::ServerFn;
 
+use crate::access::{CreateIngestToken, ListAccess, ListIngestTokens, RevokeIngestToken};
 use crate::approvals::{
     AcknowledgePostReview, ApproveRequest, BreakGlass, CancelRequest, GetApproval, ListApprovals, PendingApprovals,
     RejectRequest, RequestApproval,
@@ -117,6 +118,10 @@ pub const TABLE: &[Entry] = &[
     entry(BreakGlass::PATH, "BreakGlass", AtLeast(Admin)),
     entry(AcknowledgePostReview::PATH, "AcknowledgePostReview", Review(Approver)),
     // audit
+    entry(ListAccess::PATH, "ListAccessEvents", AtLeast(Viewer)),
+    entry(ListIngestTokens::PATH, "ListIngestTokens", AtLeast(Admin)),
+    entry(CreateIngestToken::PATH, "CreateIngestToken", AtLeast(Admin)),
+    entry(RevokeIngestToken::PATH, "RevokeIngestToken", AtLeast(Admin)),
     entry(ListAudit::PATH, "LookupAuditRecords", AtLeast(Viewer)),
     entry(GetAuditRecord::PATH, "GetAuditRecord", AtLeast(Viewer)),
     entry(EXPORT_PATH, "ExportAuditRecords", AtLeast(Viewer)),

@@ -11,7 +11,7 @@ use app::ssr::pipeline::parse_network;
 use app::ssr::IpNet;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::cli::UserCommand;
+use crate::cli::{AccessCommand, IngestTokenCommand, UserCommand};
 
 /// Where the portal sends its WorkSpaces requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -77,6 +77,10 @@ pub struct Config {
     /// Verification still works: the first kept record's predecessor hash is kept.
     #[arg(long, env = "PORTAL_AUDIT_RETENTION_DAYS", default_value_t = 0)]
     pub audit_retention_days: u32,
+
+    /// Delete WorkSpaces Access events (logins) older than this many days (checked hourly).
+    #[arg(long, env = "PORTAL_ACCESS_RETENTION_DAYS", default_value_t = 400)]
+    pub access_retention_days: u32,
 
     /// A proxy (address or CIDR network) whose X-Forwarded-For header is believed for the
     /// client address in the audit log. Repeat, or separate with commas.
@@ -203,6 +207,12 @@ pub enum Command {
     /// Manage the portal's users (add, list, set-role, disable, enable, reset-password).
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the tokens EventBridge delivers WorkSpaces Access events with (create, list, revoke).
+    #[command(subcommand)]
+    IngestToken(IngestTokenCommand),
+    /// WorkSpaces Access events: import a file of them.
+    #[command(subcommand)]
+    Access(AccessCommand),
 }
 
 #[derive(Clone, Debug, Subcommand)]

@@ -11,6 +11,6 @@ pub mod middleware;
 pub mod router;
 pub mod startup;
 
-pub use cli::{run_audit_command, run_user_command};
+pub use cli::{run_access_command, run_audit_command, run_ingest_token_command, run_user_command};
 pub use config::{AuditCommand, Backend, Command, Config};
 pub use startup::{start, Running};

@@ -2,7 +2,9 @@
 //! `target/site` (the compiled CSS, JS and WASM) is found.
 
 use clap::Parser;
-use portal_server::{run_audit_command, run_user_command, start, Backend, Command, Config};
+use portal_server::{
+    run_access_command, run_audit_command, run_ingest_token_command, run_user_command, start, Backend, Command, Config,
+};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -21,6 +23,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(Command::User(command)) = &config.command {
         let code = run_user_command(&config, command).await?;
+        std::process::exit(code);
+    }
+    if let Some(Command::IngestToken(command)) = &config.command {
+        let code = run_ingest_token_command(&config, command).await?;
+        std::process::exit(code);
+    }
+    if let Some(Command::Access(command)) = &config.command {
+        let code = run_access_command(&config, command).await?;
         std::process::exit(code);
     }
     if config.workspaces == Backend::Aws {

@@ -6,7 +6,7 @@
 use app::ssr::db::Db;
 use app::ssr::AppState;
 use app::{shell, App};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -31,7 +31,7 @@ pub fn router(state: AppState, site: middleware::Site, readiness_cache: std::tim
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let context_state = state.clone();
-    Router::new()
+    let pages = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/readyz",
@@ -58,7 +58,11 @@ pub fn router(state: AppState, site: middleware::Site, readiness_cache: std::tim
             middleware::unreadable_arguments,
         ))
         .layer(axum::middleware::from_fn_with_state(layers, middleware::identify))
-        .layer(sessions)
+        .layer(sessions);
+    // EventBridge's deliveries pass none of the session layers: an ingest token is their way in.
+    let events = Router::new().route(app::access::INGEST_PATH, post(handlers::access::ingest));
+    pages
+        .merge(events)
         .layer(axum::middleware::from_fn_with_state(site, middleware::guard))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

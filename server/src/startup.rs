@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::access::ssr::{Access, AccessSettings};
 use app::approvals::ssr::Approvals;
 use app::audit::ssr::{AuditLog, AuditSettings};
 use app::catalog::ssr::Catalog;
@@ -161,6 +162,14 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedd
         approval_settings,
     ));
     approvals.start().await.map_err(failed("approvals"))?;
+    let access = Arc::new(Access::new(
+        db.clone(),
+        pipeline.clone(),
+        AccessSettings {
+            retention_days: config.access_retention_days,
+            ..Default::default()
+        },
+    ));
     let portal = Portal {
         pipeline,
         db,
@@ -169,6 +178,7 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedd
         catalog,
         fleet,
         approvals,
+        access,
         exports: Default::default(),
     };
     Ok((portal, emulator))
@@ -199,6 +209,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
+    access_upkeep(portal.clone());
     let state = AppState {
         leptos_options: leptos_options(addr),
         portal: portal.clone(),
@@ -220,4 +231,49 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         emulator: embedded.map(|e| e.emulator),
         task,
     })
+}
+
+/// The access events' upkeep: every few seconds, names the user of logins that arrived without
+/// one (from the fleet the pages read); hourly, prunes logins older than the retention.
+fn access_upkeep(portal: Arc<Portal>) {
+    let naming = portal.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            match naming.access.has_unnamed().await {
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "access events: cannot read the logins to name");
+                    continue;
+                }
+            }
+            let fleet = match naming.fleet.all().await {
+                Ok(fleet) => fleet,
+                Err(e) => {
+                    tracing::warn!(error = %e, "access events: cannot read the fleet to name the logins' users");
+                    continue;
+                }
+            };
+            let users: std::collections::HashMap<&str, &str> =
+                fleet.iter().map(|w| (w.id.as_str(), w.user_name.as_str())).collect();
+            if let Err(e) = naming
+                .access
+                .name_users(|id| users.get(id).map(|u| u.to_string()))
+                .await
+            {
+                tracing::warn!(error = %e, "access events: naming the logins' users failed");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        loop {
+            match portal.access.prune().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(logins = n, "pruned access events older than the retention"),
+                Err(e) => tracing::warn!(error = %e, "pruning access events failed"),
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
 }

@@ -26,6 +26,11 @@ pub enum Principal {
     Portal {
         on_behalf_of: Option<Box<UserIdentity>>,
     },
+    /// A delivery of WorkSpaces Access events with a live ingest token (EventBridge): it may
+    /// deliver events and nothing else.
+    IngestToken {
+        name: String,
+    },
 }
 
 /// Who made a request and from where, as the policy checks it and the audit log records it.
@@ -80,7 +85,7 @@ impl Caller {
     /// The role the policy checks (the command line acts as an administrator).
     pub fn role(&self) -> Option<Role> {
         match &self.principal {
-            Principal::Anonymous => None,
+            Principal::Anonymous | Principal::IngestToken { .. } => None,
             Principal::User(user) => Some(user.role),
             Principal::CommandLine { .. } | Principal::Portal { .. } => Some(Role::Admin),
         }
@@ -92,6 +97,7 @@ impl Caller {
             Principal::Anonymous => UserIdentity::anonymous(),
             Principal::User(user) => UserIdentity::portal_user(user),
             Principal::CommandLine { os_user } => UserIdentity::command_line(os_user),
+            Principal::IngestToken { name } => UserIdentity::ingest_token(name),
             Principal::Portal { on_behalf_of: None } => UserIdentity::portal(),
             Principal::Portal {
                 on_behalf_of: Some(requester),

@@ -35,6 +35,7 @@ pub struct Portal {
     pub catalog: Arc<Catalog>,
     pub fleet: Fleet,
     pub approvals: Arc<crate::approvals::ssr::Approvals>,
+    pub access: Arc<crate::access::ssr::Access>,
     /// Audit exports running now (a few at a time).
     pub exports: crate::audit::ssr::Exports,
 }

@@ -72,6 +72,7 @@ pub fn Nav() -> impl IntoView {
                                     </span>
                                 })}
                             </A>
+                            <A href="/access" attr:aria-current=move || current("/access")>"Logins"</A>
                             <A href="/audit" attr:aria-current=move || current("/audit")>"Audit log"</A>
                             {admin.then(|| view! { <A href="/admin/users" attr:aria-current=move || current("/admin")>"Users"</A> })}
                         </nav>

@@ -2,8 +2,10 @@
 //! …` (user management, through the same services as the Users page). Each returns the process
 //! exit code.
 
+mod access;
 mod users;
 
+pub use access::{run_access_command, run_ingest_token_command, AccessCommand, IngestTokenCommand};
 pub use users::{run_user_command, UserCommand};
 
 use app::audit::ssr::{self as audit, AuditKey, ExportFormat, Filter};

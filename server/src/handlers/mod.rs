@@ -1,6 +1,8 @@
 //! The few routes that are not pages or server functions: readiness, and the audit export
 //! (streamed, so a plain handler).
 
+pub mod access;
+
 use std::sync::Arc;
 
 use app::ssr::{db, workspaces, AppState};

@@ -65,6 +65,8 @@ pub enum IdentityKind {
     Anonymous,
     /// The portal itself (expiring approval requests).
     Portal,
+    /// An ingest token's delivery of WorkSpaces Access events (EventBridge).
+    IngestToken,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -112,6 +114,17 @@ impl UserIdentity {
             kind: IdentityKind::Portal,
             principal_id: "workspaces-portal".into(),
             user_name: "workspaces-portal".into(),
+            portal_role: None,
+            session_id: None,
+        }
+    }
+
+    /// The delivery of an ingest token (named, never the token).
+    pub fn ingest_token(name: &str) -> Self {
+        UserIdentity {
+            kind: IdentityKind::IngestToken,
+            principal_id: format!("ingest-token:{name}"),
+            user_name: name.into(),
             portal_role: None,
             session_id: None,
         }

@@ -5,6 +5,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::access::pages::IngestTokens;
 use crate::error::AppError;
 use crate::forms::PostForm;
 use crate::identity::{
@@ -84,6 +85,7 @@ pub fn UsersPage() -> impl IntoView {
                 <button type="submit" class="button primary" disabled=move || create.pending().get()>"Add user"</button>
             </PostForm>
         </section>
+        <IngestTokens/>
     }
 }
 
