@@ -34,7 +34,11 @@ const PRODUCTS: &[&str] = &[
 ];
 
 fn utc(text: &str) -> String {
-    text.replace('T', " ").trim_end_matches('Z').get(..19).unwrap_or(text).to_string()
+    text.replace('T', " ")
+        .trim_end_matches('Z')
+        .get(..19)
+        .unwrap_or(text)
+        .to_string()
 }
 
 #[component]
@@ -103,13 +107,27 @@ fn LoginTable(data: AccessPage, query: AccessQuery) -> impl IntoView {
         }
         .href()
     });
-    let more = data.next.map(|before| AccessQuery { before, ..query.clone() }.href());
+    let more = data.next.map(|before| {
+        AccessQuery {
+            before,
+            ..query.clone()
+        }
+        .href()
+    });
     let rows = data
         .items
         .into_iter()
         .map(|l| {
-            let user = l.user_name.clone().filter(|u| !u.is_empty()).unwrap_or_else(|| "—".into());
-            let ip = if l.client_ip.is_empty() { "—".to_string() } else { l.client_ip.clone() };
+            let user = l
+                .user_name
+                .clone()
+                .filter(|u| !u.is_empty())
+                .unwrap_or_else(|| "—".into());
+            let ip = if l.client_ip.is_empty() {
+                "—".to_string()
+            } else {
+                l.client_ip.clone()
+            };
             view! {
                 <tr data-event=l.event_id.clone()>
                     <td class="mono nowrap">{utc(&l.login_time)}</td>
@@ -200,7 +218,9 @@ fn TokenTable(rows: Vec<IngestToken>, revoke: ServerAction<RevokeIngestToken>) -
         .map(|t| {
             let (name, label) = (t.name.clone(), format!("Revoke {}", t.name));
             let state = match &t.revoked_at {
-                Some(at) => Either::Left(view! { <span class="badge badge-idle">{format!("revoked {}", utc(at))}</span> }),
+                Some(at) => {
+                    Either::Left(view! { <span class="badge badge-idle">{format!("revoked {}", utc(at))}</span> })
+                }
                 None => Either::Right(view! {
                     <PostForm action=revoke class="row-form">
                         <input type="hidden" name="name" value=name/>

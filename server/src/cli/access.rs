@@ -87,7 +87,10 @@ pub async fn run_ingest_token_command(config: &Config, command: &IngestTokenComm
         IngestTokenCommand::List => {
             let tokens = access.tokens(&caller).await;
             finish(&audit, tokens, |tokens| {
-                println!("{:<32} {:<24} {:<16} {:<24} REVOKED", "NAME", "CREATED", "BY", "LAST USED");
+                println!(
+                    "{:<32} {:<24} {:<16} {:<24} REVOKED",
+                    "NAME", "CREATED", "BY", "LAST USED"
+                );
                 for t in &tokens {
                     println!(
                         "{:<32} {:<24} {:<16} {:<24} {}",
@@ -113,7 +116,9 @@ pub async fn run_access_command(config: &Config, command: &AccessCommand) -> std
     let AccessCommand::Import { file } = command;
     let text = std::fs::read_to_string(file).map_err(|e| std::io::Error::other(format!("{}: {e}", file.display())))?;
     let (access, audit) = service(config).await?;
-    let imported = access.import(&Caller::command_line(), event::events_of_file(&text)).await;
+    let imported = access
+        .import(&Caller::command_line(), event::events_of_file(&text))
+        .await;
     Ok(finish(&audit, imported, |outcome| {
         for r in &outcome.refused {
             eprintln!("refused event #{} ({}): {}", r.index, r.field, r.message);

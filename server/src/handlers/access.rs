@@ -16,7 +16,9 @@ fn answer(error: AppError) -> Response {
     let retry = error.retry_after();
     let mut response = error.into_response();
     if let Some(secs) = retry {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     response
 }

@@ -1,6 +1,7 @@
 //! The integration tests: the real portal on port 0 with the embedded emulator, driven over
 //! HTTP. One test binary (one link of the whole app), one harness, a file per domain.
 
+mod access;
 mod approvals;
 mod audit;
 mod fleet;

@@ -73,6 +73,10 @@ fn arguments(endpoint: &str, event: &str) -> Option<Body> {
             Json(|| json!({ "action": "TerminateWorkspaces", "ids": ["ws-00000000"], "reason": "matrix test reason" }))
         }
         ("approvals/list", _) => Form(&[]),
+        // Access events: a refused name, an unknown token.
+        ("access/list" | "access/tokens/list", _) => Form(&[]),
+        ("access/tokens/create", _) => Form(&[("name", "two words")]),
+        ("access/tokens/revoke", _) => Form(&[("name", "nobody-here")]),
         ("approvals/pending", _) => Json(|| json!({ "ids": ["ws-00000000"] })),
         ("approvals/get" | "approvals/cancel", _) => Form(&[("id", "apr-0000000000000000")]),
         ("approvals/approve" | "approvals/reject", _) => Form(&[

@@ -53,8 +53,12 @@ fn refuse(field: &str, message: impl Into<String>) -> Refusal {
 
 /// The events of a delivery's body: one event, or a JSON array of them.
 pub fn events_of(body: &[u8]) -> Result<Vec<Value>, Refusal> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| refuse("body", format!("not JSON ({e}); send one event, or a JSON array of events")))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        refuse(
+            "body",
+            format!("not JSON ({e}); send one event, or a JSON array of events"),
+        )
+    })?;
     Ok(match value {
         Value::Array(items) => items,
         other => vec![other],
@@ -133,11 +137,17 @@ pub fn parse(event: &Value) -> Result<Login, Refusal> {
             format!("'{workspace_id}' is not a WorkSpace ID (ws- and letters or digits)"),
         ));
     }
-    let login_time = utc_millis(text(detail, "loginTime", "detail.loginTime", true)?)
-        .ok_or_else(|| refuse("detail.loginTime", "not a time (RFC 3339, such as 2018-07-01T17:52:51.595Z)"))?;
+    let login_time = utc_millis(text(detail, "loginTime", "detail.loginTime", true)?).ok_or_else(|| {
+        refuse(
+            "detail.loginTime",
+            "not a time (RFC 3339, such as 2018-07-01T17:52:51.595Z)",
+        )
+    })?;
     let event_time = match text(event, "time", "time", false)? {
         "" => login_time.clone(),
-        sent => utc_millis(sent).ok_or_else(|| refuse("time", "not a time (RFC 3339, such as 2018-07-01T17:53:06Z)"))?,
+        sent => {
+            utc_millis(sent).ok_or_else(|| refuse("time", "not a time (RFC 3339, such as 2018-07-01T17:53:06Z)"))?
+        }
     };
     let directory = text(detail, "directoryId", "detail.directoryId", false)?.trim();
     let directory_id = directory.rsplit('/').next().unwrap_or(directory).to_string();
@@ -163,7 +173,13 @@ pub fn parse(event: &Value) -> Result<Login, Refusal> {
         client_ip: client_ip.to_string(),
         ip_key,
         platform: text(detail, "clientPlatform", "detail.clientPlatform", false)?.to_string(),
-        product: text(detail, "workspacesClientProductName", "detail.workspacesClientProductName", false)?.to_string(),
+        product: text(
+            detail,
+            "workspacesClientProductName",
+            "detail.workspacesClientProductName",
+            false,
+        )?
+        .to_string(),
         login_time,
         event_time,
         account: text(event, "account", "account", false)?.to_string(),
@@ -269,12 +285,19 @@ mod tests {
         assert_eq!(login.product, "WorkSpaces Desktop client");
         assert_eq!(login.login_time, "2018-07-01T17:52:51.595Z");
         assert_eq!(login.event_time, "2018-07-01T17:53:06.000Z");
-        assert_eq!((login.account.as_str(), login.region.as_str()), ("123456789012", "us-east-2"));
+        assert_eq!(
+            (login.account.as_str(), login.region.as_str()),
+            ("123456789012", "us-east-2")
+        );
     }
 
     #[test]
     fn real_world_variants_are_accepted() {
-        let login = parse(&with(&["detail", "directoryId"], json!("corp.example.com/d-906734a1b2"))).unwrap();
+        let login = parse(&with(
+            &["detail", "directoryId"],
+            json!("corp.example.com/d-906734a1b2"),
+        ))
+        .unwrap();
         assert_eq!(login.directory_id, "d-906734a1b2");
         let login = parse(&with(&["detail", "clientIpAddress"], json!(""))).unwrap();
         assert_eq!((login.client_ip.as_str(), login.ip_key.as_str()), ("", ""));
@@ -292,20 +315,50 @@ mod tests {
     fn each_refusal_names_its_field() {
         assert_eq!(refused_field(json!([1])), "event");
         assert_eq!(refused_field(with(&["source"], json!("aws.ec2"))), "source");
-        assert_eq!(refused_field(with(&["detail-type"], json!("WorkSpaces State Change"))), "detail-type");
+        assert_eq!(
+            refused_field(with(&["detail-type"], json!("WorkSpaces State Change"))),
+            "detail-type"
+        );
         assert_eq!(refused_field(with(&["id"], Value::Null)), "id");
         assert_eq!(refused_field(with(&["id"], json!("  "))), "id");
         assert_eq!(refused_field(with(&["detail"], Value::Null)), "detail");
-        assert_eq!(refused_field(with(&["detail", "actionType"], json!("failedLogin"))), "detail.actionType");
-        assert_eq!(refused_field(with(&["detail", "workspaceId"], Value::Null)), "detail.workspaceId");
-        assert_eq!(refused_field(with(&["detail", "workspaceId"], json!("i-123"))), "detail.workspaceId");
-        assert_eq!(refused_field(with(&["detail", "loginTime"], Value::Null)), "detail.loginTime");
-        assert_eq!(refused_field(with(&["detail", "loginTime"], json!("yesterday"))), "detail.loginTime");
+        assert_eq!(
+            refused_field(with(&["detail", "actionType"], json!("failedLogin"))),
+            "detail.actionType"
+        );
+        assert_eq!(
+            refused_field(with(&["detail", "workspaceId"], Value::Null)),
+            "detail.workspaceId"
+        );
+        assert_eq!(
+            refused_field(with(&["detail", "workspaceId"], json!("i-123"))),
+            "detail.workspaceId"
+        );
+        assert_eq!(
+            refused_field(with(&["detail", "loginTime"], Value::Null)),
+            "detail.loginTime"
+        );
+        assert_eq!(
+            refused_field(with(&["detail", "loginTime"], json!("yesterday"))),
+            "detail.loginTime"
+        );
         assert_eq!(refused_field(with(&["time"], json!("2018-07-01 17:53"))), "time");
-        assert_eq!(refused_field(with(&["detail", "clientIpAddress"], json!("300.1.1.1"))), "detail.clientIpAddress");
-        assert_eq!(refused_field(with(&["detail", "directoryId"], json!("sd-1"))), "detail.directoryId");
-        assert_eq!(refused_field(with(&["detail", "clientPlatform"], json!(7))), "detail.clientPlatform");
-        assert_eq!(refused_field(with(&["detail", "clientPlatform"], json!("x".repeat(300)))), "detail.clientPlatform");
+        assert_eq!(
+            refused_field(with(&["detail", "clientIpAddress"], json!("300.1.1.1"))),
+            "detail.clientIpAddress"
+        );
+        assert_eq!(
+            refused_field(with(&["detail", "directoryId"], json!("sd-1"))),
+            "detail.directoryId"
+        );
+        assert_eq!(
+            refused_field(with(&["detail", "clientPlatform"], json!(7))),
+            "detail.clientPlatform"
+        );
+        assert_eq!(
+            refused_field(with(&["detail", "clientPlatform"], json!("x".repeat(300)))),
+            "detail.clientPlatform"
+        );
     }
 
     #[test]
@@ -319,7 +372,10 @@ mod tests {
     fn a_file_is_an_array_one_event_or_one_event_per_line() {
         let line = seed_example().to_string();
         assert_eq!(events_of_file(&format!("[{line},{line}]")).len(), 2);
-        assert_eq!(events_of_file(&serde_json::to_string_pretty(&seed_example()).unwrap()).len(), 1);
+        assert_eq!(
+            events_of_file(&serde_json::to_string_pretty(&seed_example()).unwrap()).len(),
+            1
+        );
         let lines = events_of_file(&format!("{line}\n\n{line}\nbroken\n"));
         assert_eq!(lines.len(), 3);
         assert!(lines[0].is_ok() && lines[1].is_ok());

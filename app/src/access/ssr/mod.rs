@@ -168,7 +168,9 @@ impl Access {
             }
         };
         let single = values.len() == 1;
-        let outcome = self.store(caller, values.into_iter().map(Ok).collect(), "delivery").await?;
+        let outcome = self
+            .store(caller, values.into_iter().map(Ok).collect(), "delivery")
+            .await?;
         if outcome.accepted + outcome.duplicates == 0 {
             if let (true, Some(only)) = (single, outcome.refused.first()) {
                 return Err(AppError::validation(only.field.clone(), only.message.clone()));
@@ -189,7 +191,11 @@ impl Access {
 
     /// Stores the events of a file (the command line's import), checked and de-duplicated like
     /// a delivery.
-    pub async fn import(&self, caller: &Caller, values: Vec<Result<Value, event::Refusal>>) -> AppResult<IngestOutcome> {
+    pub async fn import(
+        &self,
+        caller: &Caller,
+        values: Vec<Result<Value, event::Refusal>>,
+    ) -> AppResult<IngestOutcome> {
         let mut outcome = IngestOutcome::default();
         // In slices, so that one transaction never holds a whole large file.
         let mut base = 0;
@@ -209,7 +215,12 @@ impl Access {
         Ok(outcome)
     }
 
-    async fn store(&self, caller: &Caller, values: Vec<Result<Value, event::Refusal>>, how: &str) -> AppResult<IngestOutcome> {
+    async fn store(
+        &self,
+        caller: &Caller,
+        values: Vec<Result<Value, event::Refusal>>,
+        how: &str,
+    ) -> AppResult<IngestOutcome> {
         let total = values.len();
         let mut logins = Vec::with_capacity(total);
         let mut refused = Vec::new();
@@ -288,7 +299,10 @@ impl Access {
             let token = format!("wsp_{}", crate::identity::ssr::random_hex(32));
             let by = caller.identity().user_name;
             store::create_token(&self.db, &name, &token_hash(&token), &by, &utc_now()).await?;
-            Ok(NewIngestToken { name: name.clone(), token })
+            Ok(NewIngestToken {
+                name: name.clone(),
+                token,
+            })
         };
         self.pipeline.run(caller, op, work).await
     }
@@ -350,7 +364,9 @@ fn summary(refused: &[RefusedEvent]) -> String {
 fn check_name(name: &str) -> AppResult<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     if ok {
         Ok(())
     } else {
@@ -368,14 +384,20 @@ fn filter_of(q: &AccessQuery) -> AppResult<store::Filter> {
         match some(text) {
             None => Ok(None),
             Some(t) => parse_filter_time(&t).map(Some).ok_or_else(|| {
-                AppError::validation(field, format!("'{t}' is not a time (such as 2026-11-22 or 2026-11-22T10:00, UTC)"))
+                AppError::validation(
+                    field,
+                    format!("'{t}' is not a time (such as 2026-11-22 or 2026-11-22T10:00, UTC)"),
+                )
             }),
         }
     };
     let ip = match some(&q.ip) {
         None => None,
         Some(text) => Some(event::key_range(event::parse_network(&text).ok_or_else(|| {
-            AppError::validation("ip", format!("'{text}' is not an address or a network (such as 192.0.2.0/24)"))
+            AppError::validation(
+                "ip",
+                format!("'{text}' is not an address or a network (such as 192.0.2.0/24)"),
+            )
         })?)),
     };
     let before = match some(&q.before) {
@@ -406,10 +428,38 @@ mod tests {
     #[test]
     fn a_search_names_the_field_it_cannot_read() {
         let bad = |q: AccessQuery| filter_of(&q).unwrap_err().field().map(str::to_string);
-        assert_eq!(bad(AccessQuery { ip: "10.0.0.0/40".into(), ..Default::default() }).as_deref(), Some("ip"));
-        assert_eq!(bad(AccessQuery { from: "tuesday".into(), ..Default::default() }).as_deref(), Some("from"));
-        assert_eq!(bad(AccessQuery { to: "2026-13-01".into(), ..Default::default() }).as_deref(), Some("to"));
-        assert_eq!(bad(AccessQuery { before: "x".into(), ..Default::default() }).as_deref(), Some("before"));
+        assert_eq!(
+            bad(AccessQuery {
+                ip: "10.0.0.0/40".into(),
+                ..Default::default()
+            })
+            .as_deref(),
+            Some("ip")
+        );
+        assert_eq!(
+            bad(AccessQuery {
+                from: "tuesday".into(),
+                ..Default::default()
+            })
+            .as_deref(),
+            Some("from")
+        );
+        assert_eq!(
+            bad(AccessQuery {
+                to: "2026-13-01".into(),
+                ..Default::default()
+            })
+            .as_deref(),
+            Some("to")
+        );
+        assert_eq!(
+            bad(AccessQuery {
+                before: "x".into(),
+                ..Default::default()
+            })
+            .as_deref(),
+            Some("before")
+        );
         let f = filter_of(&AccessQuery {
             directory: "corp/d-123".into(),
             ip: "192.0.2.9/24".into(),

@@ -103,7 +103,8 @@ pub async fn search(db: &Db, filter: &Filter, limit: usize) -> AppResult<Vec<(i6
          received_at FROM access_events",
     );
     push_filter(&mut q, filter);
-    q.push(" ORDER BY login_time DESC, id DESC LIMIT ").push_bind(limit as i64);
+    q.push(" ORDER BY login_time DESC, id DESC LIMIT ")
+        .push_bind(limit as i64);
     let rows = q.build().fetch_all(db).await.map_err(db_error)?;
     Ok(rows
         .into_iter()
@@ -202,15 +203,14 @@ pub async fn tokens(db: &Db) -> AppResult<Vec<IngestToken>> {
 
 /// Revokes the live token named `name`; `false` if there is none.
 pub async fn revoke_token(db: &Db, name: &str, by: &str, at: &str) -> AppResult<bool> {
-    let done = sqlx::query(
-        "UPDATE ingest_tokens SET revoked_at = ?, revoked_by = ? WHERE name = ? AND revoked_at IS NULL",
-    )
-    .bind(at)
-    .bind(by)
-    .bind(name)
-    .execute(db)
-    .await
-    .map_err(db_error)?;
+    let done =
+        sqlx::query("UPDATE ingest_tokens SET revoked_at = ?, revoked_by = ? WHERE name = ? AND revoked_at IS NULL")
+            .bind(at)
+            .bind(by)
+            .bind(name)
+            .execute(db)
+            .await
+            .map_err(db_error)?;
     Ok(done.rows_affected() > 0)
 }
 
