@@ -16,6 +16,7 @@
 
 pub mod constraints;
 pub mod error;
+pub mod events;
 pub mod faults;
 pub mod model;
 pub mod protocol;

@@ -47,6 +47,19 @@ struct Cli {
     /// added at run time with POST /_emulator/faults.
     #[arg(long, value_name = "JSON")]
     fault: Vec<String>,
+
+    /// Deliver the fleet's simulated WorkSpaces Access events (logins) to this URL, as an
+    /// EventBridge API destination would (e.g. http://127.0.0.1:3000/events/workspaces-access).
+    #[arg(long, value_name = "URL", requires = "events_token")]
+    events_target: Option<String>,
+
+    /// The ingest token sent with each delivery (Authorization: Bearer …).
+    #[arg(long, value_name = "TOKEN", env = "WORKSPACES_EMULATOR_EVENTS_TOKEN")]
+    events_token: Option<String>,
+
+    /// Days of history delivered first.
+    #[arg(long, default_value_t = 14)]
+    events_history_days: u32,
 }
 
 #[tokio::main]
@@ -80,6 +93,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for rule in &cli.fault {
         let rule: FaultRule = serde_json::from_str(rule).map_err(|e| format!("--fault {rule}: {e}"))?;
         emulator.faults().add(rule).map_err(|e| format!("--fault: {e}"))?;
+    }
+
+    if let (Some(url), Some(token)) = (cli.events_target.clone(), cli.events_token.clone()) {
+        if !url.starts_with("http://") {
+            return Err(format!("--events-target {url}: only http:// targets are supported").into());
+        }
+        tracing::info!(%url, "delivering WorkSpaces Access events");
+        let target = workspaces_emulator::events::EventTarget {
+            url,
+            token,
+            history_days: cli.events_history_days,
+        };
+        tokio::spawn(workspaces_emulator::events::deliver(emulator.clone(), target));
     }
 
     let listener = tokio::net::TcpListener::bind(cli.listen)

@@ -57,6 +57,12 @@ pub struct Config {
     #[arg(long, env = "PORTAL_EMULATOR_CONTROL")]
     pub emulator_control: bool,
 
+    /// Embedded emulator only: days of simulated WorkSpaces Access events (logins) it delivers
+    /// to the portal's own endpoint at start-up, with an ingest token named `emulator` made
+    /// for it, before delivering new logins as they happen. 0 delivers none.
+    #[arg(long, env = "PORTAL_EMULATOR_ACCESS_EVENTS_DAYS", default_value_t = 14)]
+    pub emulator_access_events_days: u32,
+
     /// Embedded emulator only: seed this many WorkSpaces instead of the default 40.
     #[arg(long, env = "PORTAL_EMULATOR_SEED_WORKSPACES")]
     pub emulator_seed_workspaces: Option<usize>,

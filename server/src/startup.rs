@@ -210,6 +210,9 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         }
     });
     access_upkeep(portal.clone());
+    if let (Some(embedded), true) = (&embedded, config.emulator_access_events_days > 0) {
+        emulator_events(&portal, embedded, addr, config.emulator_access_events_days).await;
+    }
     let state = AppState {
         leptos_options: leptos_options(addr),
         portal: portal.clone(),
@@ -276,4 +279,37 @@ fn access_upkeep(portal: Arc<Portal>) {
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
+}
+
+/// The embedded emulator delivers its simulated logins to this portal's endpoint the way
+/// EventBridge would, with an ingest token named `emulator` made for it at each start (the
+/// previous one revoked; both recorded).
+async fn emulator_events(portal: &Arc<Portal>, embedded: &Embedded, addr: SocketAddr, days: u32) {
+    let caller = app::ssr::Caller::portal();
+    let live = portal.access.tokens(&caller).await.unwrap_or_default();
+    if live.iter().any(|t| t.name == "emulator" && t.revoked_at.is_none()) {
+        let _ = portal.access.revoke_token(&caller, "emulator").await;
+    }
+    let token = match portal.access.create_token(&caller, "emulator").await {
+        Ok(made) => made.token,
+        Err(e) => {
+            tracing::warn!(error = %e, "the emulator's ingest token could not be made: no simulated logins");
+            return;
+        }
+    };
+    let host = if addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        addr.ip()
+    };
+    let target = workspaces_emulator::events::EventTarget {
+        url: format!(
+            "http://{}{}",
+            SocketAddr::new(host, addr.port()),
+            app::access::INGEST_PATH
+        ),
+        token,
+        history_days: days,
+    };
+    tokio::spawn(workspaces_emulator::events::deliver(embedded.emulator.clone(), target));
 }

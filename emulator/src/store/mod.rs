@@ -13,6 +13,7 @@
 mod batch;
 mod create;
 mod describe;
+mod logins;
 mod modify;
 mod tags;
 
@@ -25,6 +26,7 @@ use crate::model::{Bundle, Directory, RunningMode, Transition, Workspace, Worksp
 use crate::seed::{self, Seed};
 
 pub use batch::BatchAction;
+pub use logins::{rfc3339, SLOT_SECS};
 
 /// Page size of the listings without a `Limit` parameter, and the largest `Limit`.
 pub const PAGE_SIZE: usize = 25;

@@ -30,6 +30,8 @@ pub fn test_config() -> Config {
     config.emulator_transition_delay_ms = 50;
     config.fleet_cache_ms = 0;
     config.readiness_cache_secs = 0;
+    // Tests deliver the access events they need themselves.
+    config.emulator_access_events_days = 0;
     config
 }
 
