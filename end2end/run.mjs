@@ -424,6 +424,45 @@ test('audit: a reboot is found on the audit page by filtering, opened, and expor
   await page.close();
 });
 
+test('access: the emulator\'s logins are listed and filtered by a network; a token made on the Users page delivers an event', async () => {
+  const page = await open('/access');
+  await page.waitForFunction(() => document.querySelectorAll('table.logins tbody tr').length === 50, null, { timeout: 30000 });
+  await page.getByLabel('Client IP or network').fill('192.0.2.0/24');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/ip=192\.0\.2\.0%2F24/);
+  await page.waitForFunction(() => {
+    const ips = [...document.querySelectorAll('table.logins tbody tr td:nth-child(4)')].map((td) => td.textContent);
+    return ips.length > 0 && ips.every((ip) => ip.startsWith('192.0.2.'));
+  });
+  await shot(page, '10-access-by-network');
+  await page.close();
+
+  const users = await open('/admin/users');
+  const tokens = users.locator('section[aria-labelledby=ingest-tokens]');
+  await tokens.getByLabel('Name').fill('eventbridge-e2e');
+  await tokens.getByRole('button', { name: 'Make a token' }).click();
+  const token = (await tokens.locator('code.secret').textContent()).trim();
+  assert.match(token, /^wsp_[0-9a-f]{64}$/);
+  await tokens.locator('tr[data-token-row="eventbridge-e2e"]').waitFor();
+  await shot(users, '11-ingest-token');
+  await users.close();
+
+  const event = {
+    version: '0', id: '64ca0eda-9751-dc55-c41a-1bd50b4fc9b7', 'detail-type': 'WorkSpaces Access', source: 'aws.workspaces',
+    account: '123456789012', time: '2018-07-01T17:53:06Z', region: 'us-east-2', resources: [],
+    detail: { clientIpAddress: '192.0.2.3', actionType: 'successfulLogin', workspacesClientProductName: 'WorkSpaces Desktop client',
+      loginTime: '2018-07-01T17:52:51.595Z', clientPlatform: 'Windows', directoryId: 'd-123456789', workspaceId: 'ws-xyskdga' },
+  };
+  const res = await fetch(`${base}/events/workspaces-access`, {
+    method: 'POST', body: JSON.stringify(event), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+  });
+  assert.equal(res.status, 200, await res.text());
+  const found = await open('/access?workspace=ws-xyskdga');
+  await found.locator('tr[data-event="64ca0eda-9751-dc55-c41a-1bd50b4fc9b7"]').waitFor();
+  assert.equal(await found.locator('table.logins tbody tr').count(), 1);
+  await found.close();
+});
+
 test('users: the admin adds and changes users; a viewer sees no destructive buttons and is refused a direct call; sign out', async () => {
   const page = await open('/admin/users');
   const add = async (name, role) => {
