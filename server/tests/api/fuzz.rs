@@ -25,6 +25,8 @@ const READS: &[&str] = &[
     "/api/approvals/list",
     "/api/approvals/get",
     "/api/approvals/pending",
+    "/api/access/list",
+    "/api/access/tokens/list",
 ];
 
 fn text(rng: &mut fastrand::Rng) -> String {
@@ -203,4 +205,75 @@ async fn hostile_bodies_get_a_4xx_and_each_refused_write_is_recorded() {
     assert!(sent > 500, "{sent}");
     // Still serving, still signed in.
     assert_eq!(admin.form("workspaces/list", &[]).await.status, 200);
+}
+
+#[tokio::test]
+async fn hostile_deliveries_of_access_events_get_a_4xx_and_each_refusal_is_recorded() {
+    let p = TestPortal::start(test_config()).await;
+    let admin = p.signed_in("fuzzer", Role::Admin, "fuzz").await;
+    let made = admin.form("access/tokens/create", &[("name", "fuzz")]).await;
+    let token = made.body["token"].as_str().unwrap().to_string();
+    let mut rng = fastrand::Rng::with_seed(20261204);
+    let url = p.url(app::access::INGEST_PATH);
+    let client = reqwest::Client::new();
+    let event = || {
+        json!({
+            "version": "0", "id": "e-1", "detail-type": "WorkSpaces Access", "source": "aws.workspaces",
+            "account": "123456789012", "time": "2018-07-01T17:53:06Z", "region": "us-east-2", "resources": [],
+            "detail": { "clientIpAddress": "192.0.2.3", "actionType": "successfulLogin",
+                "workspacesClientProductName": "WorkSpaces Desktop client", "loginTime": "2018-07-01T17:52:51.595Z",
+                "clientPlatform": "Windows", "directoryId": "d-123456789", "workspaceId": "ws-xyskdga" }
+        })
+    };
+    let keys = ["id", "source", "detail-type", "time", "detail"];
+    let detail_keys = [
+        "actionType",
+        "workspaceId",
+        "loginTime",
+        "clientIpAddress",
+        "directoryId",
+        "clientPlatform",
+    ];
+    for round in 0..150 {
+        let bytes: Vec<u8> = match rng.u8(..4) {
+            // Random text.
+            0 => text(&mut rng).into_bytes(),
+            // An event with one field mistyped or replaced.
+            1 => {
+                let mut e = event();
+                e[keys[rng.usize(..keys.len())]] = scalar(&mut rng);
+                e.to_string().into_bytes()
+            }
+            2 => {
+                let mut e = event();
+                e["detail"][detail_keys[rng.usize(..detail_keys.len())]] = scalar(&mut rng);
+                e.to_string().into_bytes()
+            }
+            // An event cut short.
+            _ => {
+                let full = Value::Array(vec![event(), scalar(&mut rng)]).to_string().into_bytes();
+                full[..rng.usize(1..full.len())].to_vec()
+            }
+        };
+        let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).to_string();
+        let before = records(&p).await;
+        let response = client
+            .post(&url)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let answer = response.text().await.unwrap_or_default();
+        assert!(status < 500, "#{round}: {status} {answer} for {shown:?}");
+        let refused = (400..500).contains(&status) || answer.contains("\"index\"");
+        if refused {
+            assert!(records(&p).await > before, "#{round}: {status} {answer} unrecorded");
+        }
+        // Without the token, never a 5xx either.
+        let status = client.post(&url).body(bytes).send().await.unwrap().status().as_u16();
+        assert_eq!(status, 401, "#{round}");
+    }
 }
