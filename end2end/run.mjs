@@ -435,6 +435,13 @@ test('access: the emulator\'s logins are listed and filtered by a network; a tok
     return ips.length > 0 && ips.every((ip) => ip.startsWith('192.0.2.'));
   });
   await shot(page, '10-access-by-network');
+  // The WorkSpace of the first login shows it in its own login history.
+  const first = page.locator('table.logins tbody tr').first();
+  const eventId = await first.getAttribute('data-event');
+  await first.locator('a.mono').click();
+  await page.waitForURL(/\/workspaces\/ws-/);
+  await page.locator(`section.logins-history li[data-event="${eventId}"]`).waitFor();
+  assert.match(await page.locator(`section.logins-history li[data-event="${eventId}"]`).textContent(), /from 192\.0\.2\./);
   await page.close();
 
   const users = await open('/admin/users');

@@ -256,3 +256,48 @@ fn TokenTable(rows: Vec<IngestToken>, revoke: ServerAction<RevokeIngestToken>) -
         </div>
     }
 }
+
+/// A WorkSpace's recent logins, for its own page (the WorkSpace detail page).
+#[component]
+pub fn LoginHistory(#[prop(into)] workspace: Signal<String>) -> impl IntoView {
+    let page = Resource::new(
+        move || workspace.get(),
+        |workspace| {
+            list_access(AccessQuery {
+                workspace,
+                ..Default::default()
+            })
+        },
+    );
+    view! {
+        <section class="card logins-history" aria-labelledby="login-history">
+            <h2 id="login-history">"Logins"</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(data) if data.items.is_empty() => Either::Left(view! {
+                            <p class="hint">"No login received for this WorkSpace."</p>
+                        }),
+                        Ok(data) => {
+                            let rows = data.items.into_iter().take(10).map(|l| {
+                                let ip = if l.client_ip.is_empty() { "—".to_string() } else { l.client_ip.clone() };
+                                view! {
+                                    <li data-event=l.event_id.clone()>
+                                        <span class="mono">{utc(&l.login_time)}</span>
+                                        " from " <span class="mono">{ip}</span>
+                                        " · " {l.platform.clone()} " · " {l.product.clone()}
+                                    </li>
+                                }
+                            }).collect_view();
+                            Either::Right(Either::Left(view! { <ul class="history-list">{rows}</ul> }))
+                        }
+                        Err(e) => Either::Right(Either::Right(view! { <ErrorBox error=e/> })),
+                    }
+                })}
+            </Transition>
+            <p><a href=move || AccessQuery { workspace: workspace.get(), ..Default::default() }.href()>
+                "All of this WorkSpace's logins"
+            </a></p>
+        </section>
+    }
+}

@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use super::LIVE_REFRESH;
+use crate::access::pages::LoginHistory;
 use crate::approvals::pages::{offered, pending_of, request_action, PendingMarks, RequestDialog, RequestResult};
 use crate::approvals::{ApprovalAction, ApprovalRule, PendingApproval, RequestApproval};
 use crate::audit::pages::ResourceHistory;
@@ -98,6 +99,7 @@ pub fn DetailPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <LoginHistory workspace=id/>
         <ResourceHistory
             resource=id
             version=Signal::derive(move || {
