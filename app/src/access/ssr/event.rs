@@ -10,8 +10,9 @@ use std::net::{IpAddr, Ipv6Addr};
 use ipnet::IpNet;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
+use time::OffsetDateTime;
+
+use crate::audit::ssr::record::utc_text;
 
 /// The most one text field may hold.
 const MAX_TEXT: usize = 256;
@@ -187,18 +188,10 @@ pub fn parse(event: &Value) -> Result<Login, Refusal> {
     })
 }
 
-/// An RFC 3339 time in UTC with milliseconds, or `None`.
+/// An RFC 3339 time in UTC with milliseconds (the audit log's form), or `None`.
 pub fn utc_millis(text: &str) -> Option<String> {
     let time = OffsetDateTime::parse(text.trim(), &Rfc3339).ok()?;
-    format_millis(time)
-}
-
-pub fn format_millis(time: OffsetDateTime) -> Option<String> {
-    time.to_offset(UtcOffset::UTC)
-        .format(format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-        ))
-        .ok()
+    Some(utc_text(time.into()))
 }
 
 /// An address as 32 hex digits (IPv4 mapped into IPv6): text order is address order, so a
@@ -214,15 +207,6 @@ pub fn ip_key(ip: IpAddr) -> String {
 /// The keys of a network (or of one address), first and last.
 pub fn key_range(net: IpNet) -> (String, String) {
     (ip_key(net.network()), ip_key(net.broadcast()))
-}
-
-/// An address or a network typed into a filter (`192.0.2.3`, `192.0.2.0/24`, `2001:db8::/32`).
-pub fn parse_network(text: &str) -> Option<IpNet> {
-    let text = text.trim();
-    text.parse::<IpNet>()
-        .ok()
-        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
-        .map(|n| n.trunc())
 }
 
 #[cfg(test)]
@@ -384,6 +368,7 @@ mod tests {
 
     #[test]
     fn networks_are_key_ranges_that_hold_their_addresses() {
+        let parse_network = |t: &str| crate::ssr::pipeline::parse_network(t).ok().map(|n| n.trunc());
         let net = parse_network("192.0.2.0/24").unwrap();
         let (lo, hi) = key_range(net);
         let inside = ip_key("192.0.2.3".parse().unwrap());

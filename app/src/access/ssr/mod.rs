@@ -393,12 +393,11 @@ fn filter_of(q: &AccessQuery) -> AppResult<store::Filter> {
     };
     let ip = match some(&q.ip) {
         None => None,
-        Some(text) => Some(event::key_range(event::parse_network(&text).ok_or_else(|| {
-            AppError::validation(
-                "ip",
-                format!("'{text}' is not an address or a network (such as 192.0.2.0/24)"),
-            )
-        })?)),
+        Some(text) => Some(event::key_range(
+            crate::ssr::pipeline::parse_network(&text)
+                .map_err(|message| AppError::validation("ip", message))?
+                .trunc(),
+        )),
     };
     let before = match some(&q.before) {
         None => None,
