@@ -5,7 +5,10 @@
 
 use leptos::server_fn::ServerFn;
 
-use crate::access::{CreateIngestToken, ListAccess, ListIngestTokens, RevokeIngestToken};
+use crate::access::{
+    AcknowledgeAlert, AddAllowedNetwork, CreateIngestToken, GetLoginCharts, ListAccess, ListAlerts, ListAllowedNetworks,
+    ListIngestTokens, RemoveAllowedNetwork, RevokeIngestToken,
+};
 use crate::approvals::{
     AcknowledgePostReview, ApproveRequest, BreakGlass, CancelRequest, GetApproval, ListApprovals, PendingApprovals,
     RejectRequest, RequestApproval,
@@ -94,6 +97,7 @@ pub const TABLE: &[Entry] = &[
     entry(FleetSummary::PATH, "DescribeWorkspaces", AtLeast(Viewer)),
     entry(GetWorkspace::PATH, "DescribeWorkspaces", AtLeast(Viewer)),
     entry(RefreshWorkspaces::PATH, "DescribeWorkspaces", AtLeast(Viewer)),
+    entry(crate::fleet::EXPORT_PATH, "DescribeWorkspaces", AtLeast(Viewer)),
     // fleet: writes
     entry(RunBatch::PATH, "StartWorkspaces", AtLeast(Operator)),
     entry(RunBatch::PATH, "StopWorkspaces", Gated(Operator)),
@@ -122,6 +126,13 @@ pub const TABLE: &[Entry] = &[
     entry(ListIngestTokens::PATH, "ListIngestTokens", AtLeast(Admin)),
     entry(CreateIngestToken::PATH, "CreateIngestToken", AtLeast(Admin)),
     entry(RevokeIngestToken::PATH, "RevokeIngestToken", AtLeast(Admin)),
+    entry(crate::access::EXPORT_PATH, "ExportAccessEvents", AtLeast(Viewer)),
+    entry(GetLoginCharts::PATH, "GetLoginCharts", AtLeast(Viewer)),
+    entry(ListAllowedNetworks::PATH, "ListAllowedNetworks", AtLeast(Viewer)),
+    entry(AddAllowedNetwork::PATH, "AddAllowedNetwork", AtLeast(Admin)),
+    entry(RemoveAllowedNetwork::PATH, "RemoveAllowedNetwork", AtLeast(Admin)),
+    entry(ListAlerts::PATH, "ListAccessAlerts", AtLeast(Viewer)),
+    entry(AcknowledgeAlert::PATH, "AcknowledgeAccessAlert", AtLeast(Operator)),
     entry(ListAudit::PATH, "LookupAuditRecords", AtLeast(Viewer)),
     entry(GetAuditRecord::PATH, "GetAuditRecord", AtLeast(Viewer)),
     entry(EXPORT_PATH, "ExportAuditRecords", AtLeast(Viewer)),

@@ -88,6 +88,12 @@ pub struct Config {
     #[arg(long, env = "PORTAL_ACCESS_RETENTION_DAYS", default_value_t = 400)]
     pub access_retention_days: u32,
 
+    /// Post each new access alert (a login from outside the allowed networks, or from a network
+    /// its WorkSpace had not used in 30 days) to this URL (JSON with a `text` line, as chat
+    /// webhooks take it).
+    #[arg(long, env = "PORTAL_ALERT_WEBHOOK", value_parser = parse_webhook)]
+    pub alert_webhook: Option<url::Url>,
+
     /// A proxy (address or CIDR network) whose X-Forwarded-For header is believed for the
     /// client address in the audit log. Repeat, or separate with commas.
     #[arg(long = "trusted-proxy", env = "PORTAL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]

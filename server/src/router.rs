@@ -38,6 +38,8 @@ pub fn router(state: AppState, site: middleware::Site, readiness_cache: std::tim
             get(move |state: axum::extract::State<AppState>| handlers::readyz(state, readiness.clone())),
         )
         .route(app::audit::EXPORT_PATH, get(handlers::export_audit))
+        .route(app::fleet::EXPORT_PATH, get(handlers::export_fleet))
+        .route(app::access::EXPORT_PATH, get(handlers::export_access))
         .leptos_routes_with_context(
             &state,
             routes,

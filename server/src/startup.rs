@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::access::ssr::review::LastLogins;
 use app::access::ssr::{Access, AccessSettings};
 use app::approvals::ssr::Approvals;
 use app::audit::ssr::{AuditLog, AuditSettings};
@@ -150,6 +151,7 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedd
         client.clone(),
         pipeline.clone(),
         catalog.clone(),
+        LastLogins::new(db.clone()),
         FleetSettings {
             walk_ttl: Duration::from_millis(config.fleet_cache_ms),
             ..Default::default()
@@ -167,6 +169,10 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedd
         pipeline.clone(),
         AccessSettings {
             retention_days: config.access_retention_days,
+            alert_webhook: config
+                .alert_webhook
+                .as_ref()
+                .map(|url| app::ssr::webhook::Webhook::spawn("alerts", url.to_string())),
             ..Default::default()
         },
     ));
@@ -283,9 +289,18 @@ fn access_upkeep(portal: Arc<Portal>) {
 
 /// The embedded emulator delivers its simulated logins to this portal's endpoint the way
 /// EventBridge would, with an ingest token named `emulator` made for it at each start (the
-/// previous one revoked; both recorded).
+/// previous one revoked; both recorded); its users' usual networks are allowed when no allowed
+/// network is defined.
 async fn emulator_events(portal: &Arc<Portal>, embedded: &Embedded, addr: SocketAddr, days: u32) {
     let caller = app::ssr::Caller::portal();
+    // The simulated users' usual networks are the allowed ones, until someone defines others.
+    if portal.access.networks(&caller).await.is_ok_and(|n| n.is_empty()) {
+        for (name, cidr) in workspaces_emulator::store::USUAL_NETWORKS {
+            if let Err(e) = portal.access.add_network(&caller, name, cidr, "").await {
+                tracing::warn!(error = %e, cidr, "the emulator's usual network could not be allowed");
+            }
+        }
+    }
     let live = portal.access.tokens(&caller).await.unwrap_or_default();
     if live.iter().any(|t| t.name == "emulator" && t.revoked_at.is_none()) {
         let _ = portal.access.revoke_token(&caller, "emulator").await;

@@ -1,12 +1,17 @@
 //! WorkSpaces Access: the login events WorkSpaces clients send to EventBridge, received on
 //! `POST /events/workspaces-access` (with an ingest token) and reviewed on `/access`.
 //!
-//! Here: the types and server functions; [`pages`]: the logins page and the ingest tokens'
-//! panel; `ssr`: the service (ingest, search, tokens), its store, and the event's checks.
+//! Here: the types and server functions of the logins and the ingest tokens; [`review`]: those
+//! of the charts, the allowed networks and the alerts; [`pages`]: the logins and alerts pages
+//! and the ingest tokens' panel; `ssr`: the service (ingest, search, tokens, review), its
+//! store, and the event's checks.
 
 pub mod pages;
+mod review;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+
+pub use review::*;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,6 +21,9 @@ use crate::url::url_query;
 
 /// Where EventBridge's API destination delivers events.
 pub const INGEST_PATH: &str = "/events/workspaces-access";
+
+/// Where the logins of a search are downloaded (`?format=csv|ndjson&<the page's query>`).
+pub const EXPORT_PATH: &str = "/api/access/export";
 
 /// The most one delivery's body may hold (EventBridge's own events are at most 256 KB).
 pub const MAX_DELIVERY_BYTES: usize = 256 * 1024;
@@ -57,6 +65,18 @@ pub struct AccessQuery {
 url_query!(AccessQuery, "/access", {
     workspace, user, directory, ip, platform, product, from, to, before
 });
+
+impl AccessQuery {
+    /// The download of this search's logins (every page of it).
+    pub fn export_href(&self, format: &str) -> String {
+        let mut query = self.clone();
+        query.before.clear();
+        match crate::url::UrlQuery::to_query_string(&query) {
+            qs if qs.is_empty() => format!("{EXPORT_PATH}?format={format}"),
+            qs => format!("{EXPORT_PATH}?format={format}&{qs}"),
+        }
+    }
+}
 
 /// One page of logins, newest first.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

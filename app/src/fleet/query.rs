@@ -20,10 +20,11 @@ pub enum SortColumn {
     Mode,
     Ip,
     Computer,
+    LastLogin,
 }
 
 impl SortColumn {
-    pub const ALL: [SortColumn; 8] = [
+    pub const ALL: [SortColumn; 9] = [
         SortColumn::Id,
         SortColumn::User,
         SortColumn::State,
@@ -32,6 +33,7 @@ impl SortColumn {
         SortColumn::Mode,
         SortColumn::Ip,
         SortColumn::Computer,
+        SortColumn::LastLogin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +46,7 @@ impl SortColumn {
             SortColumn::Mode => "mode",
             SortColumn::Ip => "ip",
             SortColumn::Computer => "computer",
+            SortColumn::LastLogin => "last_login",
         }
     }
 
@@ -61,6 +64,8 @@ impl SortColumn {
             SortColumn::Mode => w.running_mode.as_str().to_string(),
             SortColumn::Ip => w.ip_address.as_deref().map(ip_sort_key).unwrap_or_default(),
             SortColumn::Computer => w.computer_name.clone().unwrap_or_default(),
+            // Never logged in sorts first: the longest unused.
+            SortColumn::LastLogin => w.last_login.clone().unwrap_or_default(),
         }
     }
 }
@@ -82,6 +87,40 @@ fn ip_sort_key(ip: &str) -> String {
         .join(".")
 }
 
+/// The fleet's "no login for N days / never" filter (the cost question: which WorkSpaces nobody
+/// uses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Idle {
+    /// No login received at all.
+    Never,
+    /// No login in the last N days (or never).
+    Days(u32),
+}
+
+impl Idle {
+    /// The longest "no login for N days" the filter takes (the retention's default is 400).
+    pub const MAX_DAYS: u32 = 3650;
+}
+
+impl QueryValue for Idle {
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "never" => Some(Idle::Never),
+            days => days
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=Idle::MAX_DAYS).contains(d))
+                .map(Idle::Days),
+        }
+    }
+    fn render(&self) -> String {
+        match self {
+            Idle::Never => "never".to_string(),
+            Idle::Days(d) => d.to_string(),
+        }
+    }
+}
+
 /// The fleet view's filters, sort and page.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FleetQuery {
@@ -93,6 +132,8 @@ pub struct FleetQuery {
     pub user: String,
     pub tag_key: String,
     pub tag_value: String,
+    /// No login for N days, or never.
+    pub idle: Option<Idle>,
     pub sort: SortColumn,
     pub desc: bool,
     /// 1-based.
@@ -110,6 +151,7 @@ impl Default for FleetQuery {
             user: String::new(),
             tag_key: String::new(),
             tag_value: String::new(),
+            idle: None,
             sort: SortColumn::Id,
             desc: false,
             page: 1,
@@ -129,8 +171,11 @@ impl FleetQuery {
 }
 
 url_query!(FleetQuery, "/workspaces", normalize = FleetQuery::normalize, {
-    state, directory, bundle, mode, user, tag_key, tag_value, sort, desc, page, per_page
+    state, directory, bundle, mode, user, tag_key, tag_value, idle, sort, desc, page, per_page
 });
+
+/// Where the fleet's filtered set is downloaded as CSV (the page's query string appended).
+pub const EXPORT_PATH: &str = "/api/workspaces/export";
 
 /// One page of the fleet, with what its filters can choose from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -189,6 +234,21 @@ mod tests {
         let q = FleetQuery::from_pairs([("page", "-4"), ("per_page", "7"), ("sort", "password")]);
         assert_eq!((q.page, q.per_page, q.sort), (1, DEFAULT_PER_PAGE, SortColumn::Id));
         assert_eq!(FleetQuery::default().href(), "/workspaces");
+    }
+
+    #[test]
+    fn the_idle_filter_is_never_or_a_number_of_days() {
+        let q = FleetQuery::from_pairs([("idle", "never")]);
+        assert_eq!(q.idle, Some(Idle::Never));
+        assert_eq!(FleetQuery::from_pairs([("idle", "30")]).idle, Some(Idle::Days(30)));
+        assert_eq!(FleetQuery::from_pairs([("idle", "0")]).idle, None);
+        assert_eq!(FleetQuery::from_pairs([("idle", "soon")]).idle, None);
+        let q = FleetQuery {
+            idle: Some(Idle::Days(14)),
+            sort: SortColumn::LastLogin,
+            ..Default::default()
+        };
+        assert_eq!(q.to_query_string(), "idle=14&sort=last_login");
     }
 
     #[test]

@@ -267,6 +267,9 @@ pub struct WorkspaceSummary {
     pub volume_encryption_key: Option<String>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// The last login the portal received (UTC), from WorkSpaces Access events; `None`: none.
+    #[serde(default)]
+    pub last_login: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -87,6 +87,7 @@ pub fn workspace(w: &sdk::Workspace, catalog: &CatalogIndex) -> WorkspaceSummary
         volume_encryption_key: w.volume_encryption_key().map(str::to_owned),
         error_code: w.error_code().map(str::to_owned),
         error_message: w.error_message().map(str::to_owned),
+        last_login: None,
     }
 }
 

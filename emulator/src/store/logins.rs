@@ -41,15 +41,26 @@ fn hash_of(text: &str) -> u64 {
     })
 }
 
+/// The networks the simulated users log in from as a rule (the two offices and the homes); what
+/// the embedded portal allows when no allowed network is defined yet. Logins from 192.0.2.0/24
+/// are outside them.
+pub const USUAL_NETWORKS: &[(&str, &str)] = &[
+    ("Head office", "198.51.100.0/24"),
+    ("Branch office", "203.0.113.0/24"),
+    ("Homes (carrier NAT)", "100.64.0.0/10"),
+    ("Homes (IPv6)", "2001:db8::/32"),
+];
+
 /// Where a login comes from: mostly the two offices' networks, sometimes home (a carrier's
-/// shared range, or IPv6), now and then somewhere else — outside any office network.
-fn client_ip(h: u64) -> String {
+/// shared range, or IPv6: the same network for a user each time, `home` being the user's
+/// hash), now and then somewhere else — outside any office network.
+fn client_ip(h: u64, home: u64) -> String {
     let host = (h >> 8) % 250 + 2;
     match h % 100 {
         0..=54 => format!("198.51.100.{host}"),
         55..=79 => format!("203.0.113.{host}"),
-        80..=89 => format!("100.{}.{}.{host}", 64 + (h >> 16) % 64, (h >> 24) % 256),
-        90..=94 => format!("2001:db8:{:x}:{:x}::{:x}", (h >> 16) % 0xffff, (h >> 32) % 0xffff, host),
+        80..=89 => format!("100.{}.{}.{host}", 64 + (home >> 16) % 64, (home >> 24) % 256),
+        90..=94 => format!("2001:db8:{:x}:{:x}::{:x}", (home >> 16) % 0xffff, (home >> 32) % 0xffff, host),
         // Somewhere else entirely: a hotel, a phone abroad.
         95..=97 => format!("192.0.2.{host}"),
         _ => String::new(),
@@ -137,7 +148,7 @@ impl Store {
                         "region": "us-east-1",
                         "resources": [],
                         "detail": {
-                            "clientIpAddress": client_ip(seed::mix(h)),
+                            "clientIpAddress": client_ip(seed::mix(h), seed::mix(id_hash)),
                             "actionType": "successfulLogin",
                             "workspacesClientProductName": client.0,
                             "loginTime": rfc3339(at, millis),

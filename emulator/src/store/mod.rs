@@ -14,6 +14,8 @@ mod batch;
 mod create;
 mod describe;
 mod logins;
+
+pub use logins::USUAL_NETWORKS;
 mod modify;
 mod tags;
 

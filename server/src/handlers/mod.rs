@@ -1,5 +1,5 @@
-//! The few routes that are not pages or server functions: readiness, and the audit export
-//! (streamed, so a plain handler).
+//! The few routes that are not pages or server functions: readiness, and the downloads (the
+//! audit log, the fleet, the logins: files, some streamed, so plain handlers).
 
 pub mod access;
 
@@ -74,36 +74,83 @@ pub async fn readyz(State(state): State<AppState>, readiness: Readiness) -> impl
     (status, Json(body))
 }
 
-/// `GET /api/audit/export?format=cloudtrail|csv&<the audit page's filters>`: the whole
-/// filtered set as a download, streamed.
-pub async fn export_audit(State(state): State<AppState>, request: axum::http::Request<Body>) -> Response {
-    let (parts, _) = request.into_parts();
-    let params: Vec<(String, String)> = match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
-        Ok(Query(params)) => params,
-        Err(e) => return app::error::AppError::validation("query", e.body_text()).into_response(),
-    };
-    let caller = state.portal.pipeline.caller_of(&parts);
-    let (format, chunks) = match app::audit::ssr::export_for(&state.portal, &caller, &params).await {
-        Ok(started) => started,
-        Err(e) => return e.into_response(),
-    };
-    let body = Body::from_stream(futures::stream::unfold(chunks, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|chunk| (chunk.map(axum::body::Bytes::from).map_err(std::io::Error::other), rx))
-    }));
+/// The query string's pairs, or the refusal of an unreadable one.
+fn query_pairs(uri: &axum::http::Uri) -> Result<Vec<(String, String)>, Response> {
+    Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|Query(params)| params)
+        .map_err(|e| app::error::AppError::validation("query", e.body_text()).into_response())
+}
+
+/// A download named `{what}-{now}.{extension}`.
+fn attachment(what: &str, extension: &str, content_type: &str, body: Body) -> Response {
     let name = format!(
-        "audit-{}.{}",
+        "{what}-{}.{extension}",
         app::audit::ssr::record::utc_now().replace([':', '.'], "-"),
-        format.extension()
     );
     (
         [
-            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         body,
     )
         .into_response()
+}
+
+/// The chunks of an export's channel as a streamed body.
+fn streamed(chunks: tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>) -> Body {
+    Body::from_stream(futures::stream::unfold(chunks, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|chunk| (chunk.map(axum::body::Bytes::from).map_err(std::io::Error::other), rx))
+    }))
+}
+
+/// `GET /api/workspaces/export?<the fleet page's query>`: the filtered fleet, in the page's
+/// order, with each WorkSpace's last login, as CSV.
+pub async fn export_fleet(State(state): State<AppState>, request: axum::http::Request<Body>) -> Response {
+    let (parts, _) = request.into_parts();
+    let params = match query_pairs(&parts.uri) {
+        Ok(params) => params,
+        Err(refused) => return refused,
+    };
+    let caller = state.portal.pipeline.caller_of(&parts);
+    let query = <app::fleet::FleetQuery as app::url::UrlQuery>::from_pairs(
+        params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    match state.portal.fleet.export(&caller, query).await {
+        Ok(csv) => attachment("workspaces", "csv", "text/csv; charset=utf-8", Body::from(csv)),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /api/access/export?format=csv|ndjson&<the logins page's search>`: every matching
+/// login, newest first, streamed.
+pub async fn export_access(State(state): State<AppState>, request: axum::http::Request<Body>) -> Response {
+    let (parts, _) = request.into_parts();
+    let params = match query_pairs(&parts.uri) {
+        Ok(params) => params,
+        Err(refused) => return refused,
+    };
+    let caller = state.portal.pipeline.caller_of(&parts);
+    match state.portal.access.export(&caller, &params).await {
+        Ok((format, chunks)) => attachment("logins", format.extension(), format.content_type(), streamed(chunks)),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /api/audit/export?format=cloudtrail|csv&<the audit page's filters>`: the whole
+/// filtered set as a download, streamed.
+pub async fn export_audit(State(state): State<AppState>, request: axum::http::Request<Body>) -> Response {
+    let (parts, _) = request.into_parts();
+    let params = match query_pairs(&parts.uri) {
+        Ok(params) => params,
+        Err(refused) => return refused,
+    };
+    let caller = state.portal.pipeline.caller_of(&parts);
+    match app::audit::ssr::export_for(&state.portal, &caller, &params).await {
+        Ok((format, chunks)) => attachment("audit", format.extension(), format.content_type(), streamed(chunks)),
+        Err(e) => e.into_response(),
+    }
 }

@@ -77,6 +77,11 @@ fn arguments(endpoint: &str, event: &str) -> Option<Body> {
         ("access/list" | "access/tokens/list", _) => Form(&[]),
         ("access/tokens/create", _) => Form(&[("name", "two words")]),
         ("access/tokens/revoke", _) => Form(&[("name", "nobody-here")]),
+        ("access/export", _) => Get("/api/access/export?format=csv"),
+        ("workspaces/export", _) => Get("/api/workspaces/export?state=AVAILABLE"),
+        ("access/charts" | "access/networks/list" | "access/alerts/list", _) => Form(&[]),
+        ("access/networks/add", _) => Form(&[("name", "matrix"), ("cidr", "not a network"), ("directory", "")]),
+        ("access/networks/remove" | "access/alerts/acknowledge", _) => Form(&[("id", "999999")]),
         ("approvals/pending", _) => Json(|| json!({ "ids": ["ws-00000000"] })),
         ("approvals/get" | "approvals/cancel", _) => Form(&[("id", "apr-0000000000000000")]),
         ("approvals/approve" | "approvals/reject", _) => Form(&[

@@ -9,6 +9,7 @@
 //! changes are recorded in the audit log; accepted events are data, in their own table.
 
 pub mod event;
+pub mod review;
 mod store;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use tokio::sync::Semaphore;
 
 use crate::access::{
     AccessPage, AccessQuery, CreateIngestToken, IngestOutcome, IngestToken, ListAccess, ListIngestTokens,
-    NewIngestToken, RefusedEvent, RevokeIngestToken, INGEST_PATH, MAX_DELIVERY_BYTES,
+    NewIngestToken, RefusedEvent, RevokeIngestToken, EXPORT_PATH, INGEST_PATH, MAX_DELIVERY_BYTES,
 };
 use crate::audit::ssr::record::{parse_filter_time, utc_now, utc_text};
 use crate::error::{AppError, AppResult};
@@ -38,6 +39,8 @@ pub struct AccessSettings {
     pub retention_days: u32,
     /// Deliveries stored at once; one more is answered 429.
     pub concurrent_deliveries: usize,
+    /// Where alerts are posted (`--alert-webhook`), if anywhere.
+    pub alert_webhook: Option<crate::ssr::webhook::Webhook>,
 }
 
 impl Default for AccessSettings {
@@ -45,6 +48,7 @@ impl Default for AccessSettings {
         AccessSettings {
             retention_days: 400,
             concurrent_deliveries: 8,
+            alert_webhook: None,
         }
     }
 }
@@ -85,10 +89,6 @@ impl Access {
             settings,
             deliveries,
         }
-    }
-
-    pub fn settings(&self) -> &AccessSettings {
-        &self.settings
     }
 
     /// The caller of a delivery, from its `Authorization: Bearer …` header: the live token's
@@ -239,7 +239,8 @@ impl Access {
             Principal::CommandLine { .. } => "import".to_string(),
             _ => return Err(AppError::Unauthorized),
         };
-        let (accepted, duplicates) = store::insert(&self.db, &logins, &token, &utc_now()).await?;
+        let (accepted, duplicates, raised) = store::insert(&self.db, &logins, &token, &utc_now()).await?;
+        self.post_alerts(raised);
         if !refused.is_empty() {
             let op = delivery(json!({
                 "how": how,
@@ -283,6 +284,65 @@ impl Access {
             })
         };
         self.pipeline.run(caller, op, work).await
+    }
+
+    /// `GET /api/access/export?format=csv|ndjson&<the logins page's search>`: checks the caller
+    /// and the search, then streams every matching login (newest first) in chunks through the
+    /// returned channel, read in keyset pages so memory stays flat.
+    pub async fn export(
+        &self,
+        caller: &Caller,
+        params: &[(String, String)],
+    ) -> AppResult<(LoginFormat, tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>)> {
+        let recorded: serde_json::Map<String, Value> = params.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        let op = Operation::portal_read(EXPORT_PATH, "ExportAccessEvents", json!({ "filters": recorded }));
+        let checked = async {
+            let format = LoginFormat::parse(
+                params
+                    .iter()
+                    .find(|(k, _)| k == "format")
+                    .map_or("csv", |(_, v)| v.as_str()),
+            )?;
+            let query = <AccessQuery as crate::url::UrlQuery>::from_pairs(
+                params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+            Ok(ExportStart(format, filter_of(&query)?))
+        };
+        let ExportStart(format, mut filter) = self.pipeline.run(caller, op, checked).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            let mut buf = Vec::with_capacity(80 * 1024);
+            if format == LoginFormat::Csv {
+                buf.extend_from_slice(LOGIN_CSV_HEADER.as_bytes());
+            }
+            loop {
+                let rows = match store::search(&db, &filter, 1000).await {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string())).await;
+                        return;
+                    }
+                };
+                for (_, login) in &rows {
+                    format.write(&mut buf, login);
+                }
+                let last = rows.last().map(|(id, l)| (l.login_time.clone(), *id));
+                if last.is_none() || buf.len() >= 64 * 1024 {
+                    if tx.send(Ok(std::mem::take(&mut buf))).await.is_err() {
+                        return;
+                    }
+                }
+                match last {
+                    Some(keyset) if rows.len() == 1000 => filter.before = Some(keyset),
+                    _ => break,
+                }
+            }
+            if !buf.is_empty() {
+                let _ = tx.send(Ok(buf)).await;
+            }
+        });
+        Ok((format, rx))
     }
 
     pub async fn tokens(&self, caller: &Caller) -> AppResult<Vec<IngestToken>> {
@@ -344,7 +404,92 @@ impl Access {
     pub async fn prune(&self) -> AppResult<u64> {
         let keep = Duration::from_secs(u64::from(self.settings.retention_days) * 86_400);
         let cutoff = SystemTime::now().checked_sub(keep).unwrap_or(SystemTime::UNIX_EPOCH);
-        store::prune(&self.db, &utc_text(cutoff)).await
+        let cutoff = utc_text(cutoff);
+        review::prune(&self.db, &cutoff).await?;
+        store::prune(&self.db, &cutoff).await
+    }
+}
+
+struct ExportStart(LoginFormat, store::Filter);
+
+impl Audited for ExportStart {}
+
+const LOGIN_CSV_HEADER: &str =
+    "loginTime,workspaceId,userName,directoryId,clientIpAddress,clientPlatform,clientProductName,eventId,receivedAt\n";
+
+/// What a download of logins is written as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginFormat {
+    Csv,
+    /// One JSON object per line (the fields of the CSV, named as in the events).
+    Ndjson,
+}
+
+impl LoginFormat {
+    pub fn parse(text: &str) -> AppResult<Self> {
+        match text {
+            "csv" => Ok(LoginFormat::Csv),
+            "ndjson" | "jsonl" => Ok(LoginFormat::Ndjson),
+            other => Err(AppError::validation(
+                "format",
+                format!("'{other}' is not an export format; use csv or ndjson"),
+            )),
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            LoginFormat::Csv => "text/csv; charset=utf-8",
+            LoginFormat::Ndjson => "application/x-ndjson",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            LoginFormat::Csv => "csv",
+            LoginFormat::Ndjson => "ndjson",
+        }
+    }
+
+    fn write(self, buf: &mut Vec<u8>, l: &crate::access::Login) {
+        let user = l.user_name.clone().unwrap_or_default();
+        match self {
+            LoginFormat::Csv => {
+                let fields = [
+                    &l.login_time,
+                    &l.workspace_id,
+                    &user,
+                    &l.directory_id,
+                    &l.client_ip,
+                    &l.platform,
+                    &l.product,
+                    &l.event_id,
+                    &l.received_at,
+                ];
+                for (i, field) in fields.into_iter().enumerate() {
+                    if i > 0 {
+                        buf.push(b',');
+                    }
+                    crate::audit::ssr::query::csv_field(buf, field.as_bytes());
+                }
+                buf.push(b'\n');
+            }
+            LoginFormat::Ndjson => {
+                let line = json!({
+                    "loginTime": l.login_time,
+                    "workspaceId": l.workspace_id,
+                    "userName": l.user_name,
+                    "directoryId": l.directory_id,
+                    "clientIpAddress": l.client_ip,
+                    "clientPlatform": l.platform,
+                    "workspacesClientProductName": l.product,
+                    "eventId": l.event_id,
+                    "receivedAt": l.received_at,
+                });
+                buf.extend_from_slice(line.to_string().as_bytes());
+                buf.push(b'\n');
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::event::Login as Event;
+use super::review::{self, Raised};
 use crate::access::{IngestToken, Login};
 use crate::error::{AppError, AppResult};
 use crate::ssr::db::Db;
@@ -12,11 +13,18 @@ fn db_error(e: sqlx::Error) -> AppError {
     crate::ssr::internal(format!("access events database: {e}"))
 }
 
-/// Stores `events` (already checked) in one transaction; gives how many were new and how many
-/// were there already (by `id`).
-pub async fn insert(db: &Db, events: &[Event], token: &str, received_at: &str) -> AppResult<(usize, usize)> {
+/// Stores `events` (already checked) in one transaction, with what a new login changes: its
+/// WorkSpace's last login and the alerts it raises. Gives how many were new, how many were
+/// there already (by `id`), and the alerts raised.
+pub async fn insert(
+    db: &Db,
+    events: &[Event],
+    token: &str,
+    received_at: &str,
+) -> AppResult<(usize, usize, Vec<Raised>)> {
     let mut tx = db.begin().await.map_err(db_error)?;
     let mut accepted = 0;
+    let mut raised = Vec::new();
     for e in events {
         let done = sqlx::query(
             "INSERT INTO access_events (event_id, workspace_id, directory_id, client_ip, ip_key, platform, product, \
@@ -39,10 +47,14 @@ pub async fn insert(db: &Db, events: &[Event], token: &str, received_at: &str) -
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        accepted += done.rows_affected() as usize;
+        if done.rows_affected() == 1 {
+            accepted += 1;
+            review::note_last_login(&mut tx, e).await.map_err(db_error)?;
+            raised.extend(review::raise(&mut tx, e, received_at).await.map_err(db_error)?);
+        }
     }
     tx.commit().await.map_err(db_error)?;
-    Ok((accepted, events.len() - accepted))
+    Ok((accepted, events.len() - accepted, raised))
 }
 
 /// The checked filters of a search.
@@ -61,7 +73,7 @@ pub struct Filter {
     pub before: Option<(String, i64)>,
 }
 
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a Filter) {
+pub(super) fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a Filter) {
     q.push(" WHERE 1 = 1");
     for (column, value) in [
         ("workspace_id", &f.workspace),

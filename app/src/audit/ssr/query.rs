@@ -386,7 +386,7 @@ const CSV_COLUMNS: &[&str] = &[
 
 /// One CSV field: quoted when needed, and a leading `=`, `+`, `-`, `@`, tab or CR neutralised
 /// with a `'` so that a spreadsheet does not run it as a formula.
-fn csv_field(buf: &mut Vec<u8>, field: &[u8]) {
+pub(crate) fn csv_field(buf: &mut Vec<u8>, field: &[u8]) {
     let formula = matches!(field.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
     let quote = formula || field.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
     if !quote {

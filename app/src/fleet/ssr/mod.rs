@@ -19,9 +19,10 @@ use serde_json::json;
 use tokio::sync::Mutex;
 
 use super::{
-    Choice, Count, FleetOverview, FleetPage, FleetQuery, FleetSummary, GetWorkspace, ListWorkspaces, RefreshWorkspaces,
+    Choice, Count, Idle, FleetOverview, FleetPage, FleetQuery, FleetSummary, GetWorkspace, ListWorkspaces, RefreshWorkspaces,
     Tag, WorkspaceDetail, WorkspaceId, WorkspaceSummary,
 };
+use crate::access::ssr::review::LastLogins;
 use crate::catalog::ssr::Catalog;
 use crate::error::{AppError, AppResult};
 use crate::ssr::workspaces::{self, sdk_error, Client};
@@ -60,6 +61,8 @@ pub struct Fleet {
     client: Client,
     pipeline: Pipeline,
     catalog: Arc<Catalog>,
+    /// Each WorkSpace's last login, for the *Last login* column and the idle filter.
+    last_logins: LastLogins,
     settings: FleetSettings,
     walk: Arc<std::sync::Mutex<WalkCache>>,
     /// Single-flight: concurrent page loads share one walk of the fleet.
@@ -72,12 +75,60 @@ impl Audited for FleetOverview {}
 impl Audited for WorkspaceDetail {}
 impl Audited for Vec<WorkspaceSummary> {}
 
+/// A CSV download (only its size is recorded).
+struct Csv(String);
+
+impl Audited for Csv {
+    fn response_elements(&self) -> serde_json::Value {
+        json!({ "bytes": self.0.len() })
+    }
+}
+
+/// The fleet as CSV: one row per WorkSpace, the columns of the page and more.
+fn export_csv(rows: &[WorkspaceSummary]) -> String {
+    use crate::audit::ssr::query::csv_field;
+    let mut out: Vec<u8> = b"workspaceId,userName,state,directoryId,directory,bundleId,bundle,runningMode,\
+autoStopMinutes,ipAddress,computerName,lastLogin\n"
+        .to_vec();
+    for w in rows {
+        let fields = [
+            w.id.to_string(),
+            w.user_name.clone(),
+            w.state.to_string(),
+            w.directory_id.to_string(),
+            w.directory_alias.clone().unwrap_or_default(),
+            w.bundle_id.to_string(),
+            w.bundle_name.clone().unwrap_or_default(),
+            w.running_mode.to_string(),
+            w.auto_stop_minutes.map(|m| m.to_string()).unwrap_or_default(),
+            w.ip_address.clone().unwrap_or_default(),
+            w.computer_name.clone().unwrap_or_default(),
+            w.last_login.clone().unwrap_or_default(),
+        ];
+        for (i, field) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            csv_field(&mut out, field.as_bytes());
+        }
+        out.push(b'\n');
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
 impl Fleet {
-    pub fn new(client: Client, pipeline: Pipeline, catalog: Arc<Catalog>, settings: FleetSettings) -> Self {
+    pub fn new(
+        client: Client,
+        pipeline: Pipeline,
+        catalog: Arc<Catalog>,
+        last_logins: LastLogins,
+        settings: FleetSettings,
+    ) -> Self {
         Fleet {
             client,
             pipeline,
             catalog,
+            last_logins,
             settings,
             walk: Arc::default(),
             walking: Arc::default(),
@@ -95,42 +146,23 @@ impl Fleet {
         self.pipeline.run(caller, op, self.page(query)).await
     }
 
+    /// `GET /api/workspaces/export?<the fleet page's query>`: every WorkSpace the page's
+    /// filters match, in its order, as CSV.
+    pub async fn export(&self, caller: &Caller, query: FleetQuery) -> AppResult<String> {
+        let op = Operation::aws_read(
+            super::EXPORT_PATH,
+            "DescribeWorkspaces",
+            json!({ "portalFilters": query, "export": "csv" }),
+        );
+        let work = async {
+            let (rows, _) = self.matching(&query).await?;
+            Ok(Csv(export_csv(&rows)))
+        };
+        Ok(self.pipeline.run(caller, op, work).await?.0)
+    }
+
     async fn page(&self, query: FleetQuery) -> AppResult<FleetPage> {
-        let fleet = self.all().await?;
-        let user = query.user.to_lowercase();
-        let mut rows: Vec<WorkspaceSummary> = fleet
-            .iter()
-            .filter(|w| query.state.as_ref().is_none_or(|s| w.state == *s))
-            .filter(|w| query.directory.is_empty() || w.directory_id.as_str() == query.directory)
-            .filter(|w| query.bundle.is_empty() || w.bundle_id.as_str() == query.bundle)
-            .filter(|w| query.mode.as_ref().is_none_or(|m| w.running_mode == *m))
-            .filter(|w| user.is_empty() || w.user_name.to_lowercase().contains(&user))
-            .cloned()
-            .collect();
-        if !query.tag_key.is_empty() || !query.tag_value.is_empty() {
-            // DescribeWorkspaces carries no tags: ask for them, a few at a time, cached.
-            let ids: Vec<WorkspaceId> = rows.iter().map(|w| w.id.clone()).collect();
-            let tag_sets: Vec<AppResult<Vec<Tag>>> = stream::iter(ids)
-                .map(|id| async move { self.tags_of(&id).await })
-                .buffered(16)
-                .collect()
-                .await;
-            let keep: Vec<bool> = tag_sets
-                .into_iter()
-                .map(|tags| {
-                    Ok(tags?.iter().any(|t| {
-                        (query.tag_key.is_empty() || t.key == query.tag_key)
-                            && (query.tag_value.is_empty() || t.value == query.tag_value)
-                    }))
-                })
-                .collect::<AppResult<_>>()?;
-            let mut keep = keep.into_iter();
-            rows.retain(|_| keep.next().unwrap_or(false));
-        }
-        rows.sort_by_cached_key(|w| (query.sort.key(w), w.id.clone()));
-        if query.desc {
-            rows.reverse();
-        }
+        let (rows, fleet_size) = self.matching(&query).await?;
         let total = rows.len();
         let pages = total.div_ceil(query.per_page).max(1);
         let page = query.page.min(pages);
@@ -161,13 +193,71 @@ impl Fleet {
         Ok(FleetPage {
             items,
             total,
-            fleet_size: fleet.len(),
+            fleet_size,
             page,
             per_page: query.per_page,
             pages,
             directories,
             bundles,
         })
+    }
+
+    /// The WorkSpaces `query`'s filters match, in its order, each with its last login; and the
+    /// size of the whole fleet.
+    async fn matching(&self, query: &FleetQuery) -> AppResult<(Vec<WorkspaceSummary>, usize)> {
+        let (fleet, last_logins) = tokio::try_join!(self.all(), self.last_logins.all())?;
+        let idle_since = match query.idle {
+            Some(Idle::Days(days)) => Some(crate::audit::ssr::record::utc_text(
+                std::time::SystemTime::now()
+                    .checked_sub(Duration::from_secs(u64::from(days) * 86_400))
+                    .unwrap_or(std::time::SystemTime::UNIX_EPOCH),
+            )),
+            _ => None,
+        };
+        let user = query.user.to_lowercase();
+        let mut rows: Vec<WorkspaceSummary> = fleet
+            .iter()
+            .filter(|w| query.state.as_ref().is_none_or(|s| w.state == *s))
+            .filter(|w| query.directory.is_empty() || w.directory_id.as_str() == query.directory)
+            .filter(|w| query.bundle.is_empty() || w.bundle_id.as_str() == query.bundle)
+            .filter(|w| query.mode.as_ref().is_none_or(|m| w.running_mode == *m))
+            .filter(|w| user.is_empty() || w.user_name.to_lowercase().contains(&user))
+            .map(|w| WorkspaceSummary {
+                last_login: last_logins.get(w.id.as_str()).cloned(),
+                ..w.clone()
+            })
+            .filter(|w| match (query.idle, &w.last_login) {
+                (None, _) => true,
+                (Some(_), None) => true,
+                (Some(Idle::Never), Some(_)) => false,
+                (Some(Idle::Days(_)), Some(last)) => idle_since.as_ref().is_some_and(|since| last < since),
+            })
+            .collect();
+        if !query.tag_key.is_empty() || !query.tag_value.is_empty() {
+            // DescribeWorkspaces carries no tags: ask for them, a few at a time, cached.
+            let ids: Vec<WorkspaceId> = rows.iter().map(|w| w.id.clone()).collect();
+            let tag_sets: Vec<AppResult<Vec<Tag>>> = stream::iter(ids)
+                .map(|id| async move { self.tags_of(&id).await })
+                .buffered(16)
+                .collect()
+                .await;
+            let keep: Vec<bool> = tag_sets
+                .into_iter()
+                .map(|tags| {
+                    Ok(tags?.iter().any(|t| {
+                        (query.tag_key.is_empty() || t.key == query.tag_key)
+                            && (query.tag_value.is_empty() || t.value == query.tag_value)
+                    }))
+                })
+                .collect::<AppResult<_>>()?;
+            let mut keep = keep.into_iter();
+            rows.retain(|_| keep.next().unwrap_or(false));
+        }
+        rows.sort_by_cached_key(|w| (query.sort.key(w), w.id.clone()));
+        if query.desc {
+            rows.reverse();
+        }
+        Ok((rows, fleet.len()))
     }
 
     /// `workspaces/summary`: counts by state, directory and running mode, and what needs
@@ -267,6 +357,10 @@ impl Fleet {
                     .await
                     .map_err(|e| sdk_error("DescribeWorkspaces", e))?;
                 out.extend(page.workspaces().iter().map(|w| workspaces::workspace(w, &catalog)));
+            }
+            let last_logins = self.last_logins.all().await?;
+            for w in &mut out {
+                w.last_login = last_logins.get(w.id.as_str()).cloned();
             }
             Ok(out)
         };

@@ -1,0 +1,655 @@
+//! Reviewing the logins on the server: each WorkSpace's last login, the allowed networks, the
+//! alerts a new login raises (in the transaction that stores it), and the charts.
+//!
+//! An alert is judged on arrival, against what is stored then: `outside` when the login's
+//! address is in no allowed network of its directory or of every directory (a directory with
+//! none allows any address: nothing is defined to be outside of); `new-network` when its
+//! WorkSpace logged in during the 30 days before, never from this login's /24 (IPv4) or /64
+//! (IPv6) (a WorkSpace with no such login has no habits to differ from). A login without an
+//! address raises neither.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, SystemTime};
+
+use ipnet::IpNet;
+use leptos::server_fn::ServerFn;
+use serde_json::json;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+use super::event::{key_range, Login as Event};
+use super::{filter_of, store, Access};
+use crate::access::{
+    AccessAlert, AccessQuery, AcknowledgeAlert, AddAllowedNetwork, AlertKind, AlertPage, AlertQuery, AllowedNetwork,
+    DayCount, GetLoginCharts, ListAlerts, ListAllowedNetworks, LoginCharts, LoginCharts as Charts, NetworkCount,
+    RemoveAllowedNetwork,
+    NEW_NETWORK_DAYS,
+};
+use crate::audit::ssr::record::{utc_now, utc_text};
+use crate::error::{AppError, AppResult};
+use crate::ssr::db::Db;
+use crate::ssr::{Audited, Caller, Operation};
+
+/// Alerts per page.
+const ALERT_PAGE: usize = 50;
+/// Days charted when the search sets no start.
+const CHART_DAYS: i64 = 30;
+/// The most days one chart spans.
+const MAX_CHART_DAYS: i64 = 400;
+
+impl Audited for Vec<AllowedNetwork> {}
+impl Audited for AllowedNetwork {}
+impl Audited for AlertPage {}
+impl Audited for LoginCharts {}
+
+fn db_error(e: sqlx::Error) -> AppError {
+    crate::ssr::internal(format!("access review database: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// On arrival (inside the transaction that stores the login)
+
+/// Keeps the WorkSpace's last login (the later one wins, whatever the order of arrival).
+pub async fn note_last_login(conn: &mut SqliteConnection, e: &Event) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO workspace_last_login (workspace_id, login_time, client_ip) VALUES (?, ?, ?) \
+         ON CONFLICT (workspace_id) DO UPDATE SET login_time = excluded.login_time, client_ip = excluded.client_ip \
+         WHERE excluded.login_time > workspace_last_login.login_time",
+    )
+    .bind(&e.workspace_id)
+    .bind(&e.login_time)
+    .bind(&e.client_ip)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An alert just raised, for the webhook.
+#[derive(Clone, Debug)]
+pub struct Raised {
+    pub id: i64,
+    pub kind: AlertKind,
+    pub event_id: String,
+    pub workspace_id: String,
+    pub client_ip: String,
+    pub network: String,
+    pub login_time: String,
+}
+
+/// The /24 (IPv4) or /64 (IPv6) of an address.
+pub fn network_of(ip: IpAddr) -> IpNet {
+    let prefix = if ip.is_ipv4() { 24 } else { 64 };
+    IpNet::new(ip, prefix).expect("a valid prefix").trunc()
+}
+
+/// Raises the alerts of a login just stored (see the module's comment).
+pub async fn raise(conn: &mut SqliteConnection, e: &Event, now: &str) -> sqlx::Result<Vec<Raised>> {
+    let Ok(ip) = e.client_ip.trim().parse::<IpAddr>() else {
+        return Ok(Vec::new());
+    };
+    let network = network_of(ip);
+    let mut kinds = Vec::new();
+    let (defined, inside): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), coalesce(sum(? BETWEEN first_key AND last_key), 0) FROM allowed_networks \
+         WHERE directory_id = '' OR directory_id = ?",
+    )
+    .bind(&e.ip_key)
+    .bind(&e.directory_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if defined > 0 && inside == 0 {
+        kinds.push(AlertKind::Outside);
+    }
+    if let Some(since) = days_before(&e.login_time, NEW_NETWORK_DAYS) {
+        let (first, last) = key_range(network);
+        let (seen, same): (i64, i64) = sqlx::query_as(
+            "SELECT count(*), coalesce(sum(ip_key BETWEEN ? AND ?), 0) FROM access_events \
+             WHERE workspace_id = ? AND login_time >= ? AND login_time < ? AND event_id <> ?",
+        )
+        .bind(&first)
+        .bind(&last)
+        .bind(&e.workspace_id)
+        .bind(&since)
+        .bind(&e.login_time)
+        .bind(&e.event_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if seen > 0 && same == 0 {
+            kinds.push(AlertKind::NewNetwork);
+        }
+    }
+    let mut raised = Vec::new();
+    for kind in kinds {
+        let done = sqlx::query(
+            "INSERT INTO access_alerts (event_id, kind, workspace_id, directory_id, client_ip, network, login_time, \
+             raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, kind) DO NOTHING",
+        )
+        .bind(&e.event_id)
+        .bind(kind.as_str())
+        .bind(&e.workspace_id)
+        .bind(&e.directory_id)
+        .bind(&e.client_ip)
+        .bind(network.to_string())
+        .bind(&e.login_time)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 1 {
+            raised.push(Raised {
+                id: done.last_insert_rowid(),
+                kind,
+                event_id: e.event_id.clone(),
+                workspace_id: e.workspace_id.clone(),
+                client_ip: e.client_ip.clone(),
+                network: network.to_string(),
+                login_time: e.login_time.clone(),
+            });
+        }
+    }
+    Ok(raised)
+}
+
+/// `days` before a stored time, in the stored form.
+fn days_before(time: &str, days: u32) -> Option<String> {
+    let at = OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339).ok()?;
+    let at: SystemTime = at.into();
+    Some(utc_text(at.checked_sub(Duration::from_secs(u64::from(days) * 86_400))?))
+}
+
+/// Each WorkSpace's last login, as the fleet reads it.
+#[derive(Clone)]
+pub struct LastLogins(Db);
+
+impl LastLogins {
+    pub fn new(db: Db) -> Self {
+        LastLogins(db)
+    }
+
+    /// Every WorkSpace's last login (WorkSpace ID → UTC time): one row per WorkSpace.
+    pub async fn all(&self) -> AppResult<HashMap<String, String>> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT workspace_id, login_time FROM workspace_last_login")
+                .fetch_all(&self.0)
+                .await
+                .map_err(db_error)?;
+        Ok(rows.into_iter().collect())
+    }
+}
+
+/// Deletes alerts about logins older than `before`.
+pub async fn prune(db: &Db, before: &str) -> AppResult<u64> {
+    let done = sqlx::query("DELETE FROM access_alerts WHERE login_time < ?")
+        .bind(before)
+        .execute(db)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected())
+}
+
+/// Notes why an alert could not be posted to the webhook (`None`: it was).
+pub async fn set_webhook_error(db: &Db, id: i64, error: Option<&str>) -> AppResult<()> {
+    sqlx::query("UPDATE access_alerts SET webhook_error = ? WHERE id = ?")
+        .bind(error)
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The service
+
+impl Access {
+    /// Posts each alert to `--alert-webhook` (when set), noting on the alert if it could not be.
+    pub(super) fn post_alerts(&self, raised: Vec<Raised>) {
+        let Some(webhook) = &self.settings.alert_webhook else {
+            return;
+        };
+        for alert in raised {
+            let text = format!(
+                "WorkSpaces Access alert — {}: {} logged in from {} ({}) at {}",
+                alert.kind.label(),
+                alert.workspace_id,
+                alert.client_ip,
+                alert.network,
+                alert.login_time
+            );
+            let answer = webhook.send(json!({
+                "text": text,
+                "kind": alert.kind.as_str(),
+                "alertId": alert.id,
+                "eventId": alert.event_id,
+                "workspaceId": alert.workspace_id,
+                "clientIpAddress": alert.client_ip,
+                "network": alert.network,
+                "loginTime": alert.login_time,
+            }));
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                let error = match answer.await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(e),
+                    Err(_) => Some("the webhook stopped".to_string()),
+                };
+                if let Err(e) = set_webhook_error(&db, alert.id, error.as_deref()).await {
+                    tracing::warn!(alert = alert.id, error = %e, "recording the webhook's outcome failed");
+                }
+            });
+        }
+    }
+
+    /// `access/charts`: the logins of the page's search per day and platform, per hour, and
+    /// per network — over its time range, or the last 30 days when it sets no start.
+    pub async fn charts(&self, caller: &Caller, query: AccessQuery) -> AppResult<Charts> {
+        let op = Operation::portal_read(
+            GetLoginCharts::PATH,
+            "GetLoginCharts",
+            json!({ "query": crate::url::UrlQuery::to_query_string(&query) }),
+        );
+        let work = async {
+            let mut filter = filter_of(&query)?;
+            filter.before = None;
+            let (first_day, last_day) = chart_days(filter.from.as_deref(), filter.to.as_deref())?;
+            if filter.from.is_none() {
+                filter.from = Some(format!("{first_day}T00:00:00.000Z"));
+            }
+            charts(&self.db, &filter, first_day, last_day).await
+        };
+        self.pipeline.run(caller, op, work).await
+    }
+
+    pub async fn networks(&self, caller: &Caller) -> AppResult<Vec<AllowedNetwork>> {
+        let op = Operation::portal_read(ListAllowedNetworks::PATH, "ListAllowedNetworks", json!({}));
+        self.pipeline.run(caller, op, networks(&self.db)).await
+    }
+
+    pub async fn add_network(
+        &self,
+        caller: &Caller,
+        name: &str,
+        cidr: &str,
+        directory: &str,
+    ) -> AppResult<AllowedNetwork> {
+        let (name, directory) = (name.trim().to_string(), directory.trim().to_string());
+        let op = Operation::portal_write(
+            AddAllowedNetwork::PATH,
+            "AddAllowedNetwork",
+            json!({ "name": name, "cidr": cidr, "directoryId": directory }),
+        );
+        let work = async {
+            if name.is_empty() || name.chars().count() > 64 {
+                return Err(AppError::validation("name", "give the network a name of 1 to 64 characters"));
+            }
+            let net = crate::ssr::pipeline::parse_network(cidr)
+                .map_err(|message| AppError::validation("cidr", message))?
+                .trunc();
+            let directory = directory.rsplit('/').next().unwrap_or_default().to_string();
+            if !directory.is_empty()
+                && !(directory.starts_with("d-")
+                    && directory.len() <= 65
+                    && directory[2..].chars().all(|c| c.is_ascii_alphanumeric())
+                    && directory.len() > 2)
+            {
+                return Err(AppError::validation(
+                    "directory",
+                    format!("'{directory}' is not a directory ID (d-…); leave it empty for every directory"),
+                ));
+            }
+            let (first, last) = key_range(net);
+            let by = caller.identity().user_name;
+            let done = sqlx::query(
+                "INSERT INTO allowed_networks (name, cidr, directory_id, first_key, last_key, created_at, created_by) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(&name)
+            .bind(net.to_string())
+            .bind(&directory)
+            .bind(first)
+            .bind(last)
+            .bind(utc_now())
+            .bind(&by)
+            .execute(&self.db)
+            .await
+            .map_err(db_error)?;
+            if done.rows_affected() == 0 {
+                return Err(AppError::Conflict {
+                    message: format!(
+                        "{net} is allowed already for {}",
+                        if directory.is_empty() { "every directory".to_string() } else { directory.clone() }
+                    ),
+                });
+            }
+            let id = done.last_insert_rowid();
+            networks(&self.db)
+                .await?
+                .into_iter()
+                .find(|n| n.id == id)
+                .ok_or_else(|| crate::ssr::internal("the network just added is gone"))
+        };
+        self.pipeline.run(caller, op, work).await
+    }
+
+    pub async fn remove_network(&self, caller: &Caller, id: &str) -> AppResult<()> {
+        let op = Operation::portal_write(RemoveAllowedNetwork::PATH, "RemoveAllowedNetwork", json!({ "id": id }));
+        let work = async {
+            let id: i64 = id
+                .trim()
+                .parse()
+                .map_err(|_| AppError::validation("id", "not an allowed network of this list"))?;
+            let done = sqlx::query("DELETE FROM allowed_networks WHERE id = ?")
+                .bind(id)
+                .execute(&self.db)
+                .await
+                .map_err(db_error)?;
+            if done.rows_affected() == 0 {
+                return Err(AppError::NotFound {
+                    message: "no such allowed network (removed already?)".into(),
+                });
+            }
+            Ok(())
+        };
+        self.pipeline.run(caller, op, work).await
+    }
+
+    /// `access/alerts/list`: open alerts (or all of them), newest login first.
+    pub async fn alerts(&self, caller: &Caller, query: AlertQuery) -> AppResult<AlertPage> {
+        let op = Operation::portal_read(
+            ListAlerts::PATH,
+            "ListAccessAlerts",
+            json!({ "query": crate::url::UrlQuery::to_query_string(&query) }),
+        );
+        let work = async {
+            let before = match query.before.trim() {
+                "" => None,
+                text => Some(
+                    text.rsplit_once('~')
+                        .and_then(|(time, id)| Some((time.to_string(), id.parse::<i64>().ok()?)))
+                        .ok_or_else(|| AppError::validation("before", "not a page of this list (follow the page links)"))?,
+                ),
+            };
+            let mut items = alerts(&self.db, query.all, before, ALERT_PAGE + 1).await?;
+            let next = (items.len() > ALERT_PAGE).then(|| {
+                items.truncate(ALERT_PAGE);
+                let last = items.last().expect("a full page");
+                format!("{}~{}", last.login_time, last.id)
+            });
+            let open: i64 = sqlx::query_scalar("SELECT count(*) FROM access_alerts WHERE acknowledged_at IS NULL")
+                .fetch_one(&self.db)
+                .await
+                .map_err(db_error)?;
+            Ok(AlertPage {
+                items,
+                next,
+                open: open as u64,
+            })
+        };
+        self.pipeline.run(caller, op, work).await
+    }
+
+    /// Acknowledges an open alert (who and when are kept on it, and the request recorded).
+    pub async fn acknowledge(&self, caller: &Caller, id: &str) -> AppResult<()> {
+        let op = Operation::portal_write(AcknowledgeAlert::PATH, "AcknowledgeAccessAlert", json!({ "id": id }));
+        let work = async {
+            let id: i64 = id
+                .trim()
+                .parse()
+                .map_err(|_| AppError::validation("id", "not an alert of this list"))?;
+            let by = caller.identity().user_name;
+            let done = sqlx::query(
+                "UPDATE access_alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ? AND acknowledged_at IS NULL",
+            )
+            .bind(utc_now())
+            .bind(&by)
+            .bind(id)
+            .execute(&self.db)
+            .await
+            .map_err(db_error)?;
+            if done.rows_affected() == 1 {
+                return Ok(());
+            }
+            let earlier: Option<(Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT acknowledged_by, acknowledged_at FROM access_alerts WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&self.db)
+                    .await
+                    .map_err(db_error)?;
+            Err(match earlier {
+                None => AppError::NotFound {
+                    message: "no such alert (pruned with its login?)".into(),
+                },
+                Some((who, when)) => AppError::Conflict {
+                    message: format!(
+                        "this alert was acknowledged already, by {} at {}",
+                        who.unwrap_or_default(),
+                        when.unwrap_or_default()
+                    ),
+                },
+            })
+        };
+        self.pipeline.run(caller, op, work).await
+    }
+}
+
+async fn networks(db: &Db) -> AppResult<Vec<AllowedNetwork>> {
+    let rows = sqlx::query(
+        "SELECT id, name, cidr, directory_id, created_at, created_by FROM allowed_networks \
+         ORDER BY directory_id, first_key, id",
+    )
+    .fetch_all(db)
+    .await
+    .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| AllowedNetwork {
+            id: r.get("id"),
+            name: r.get("name"),
+            cidr: r.get("cidr"),
+            directory_id: Some(r.get::<String, _>("directory_id")).filter(|d| !d.is_empty()),
+            created_at: r.get("created_at"),
+            created_by: r.get("created_by"),
+        })
+        .collect())
+}
+
+async fn alerts(db: &Db, all: bool, before: Option<(String, i64)>, limit: usize) -> AppResult<Vec<AccessAlert>> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT a.id, a.kind, a.event_id, a.workspace_id, a.directory_id, e.user_name, a.client_ip, a.network, \
+         a.login_time, a.raised_at, a.acknowledged_at, a.acknowledged_by FROM access_alerts a \
+         LEFT JOIN access_events e ON e.event_id = a.event_id WHERE 1 = 1",
+    );
+    if !all {
+        q.push(" AND a.acknowledged_at IS NULL");
+    }
+    if let Some((time, id)) = &before {
+        q.push(" AND (a.login_time < ")
+            .push_bind(time.clone())
+            .push(" OR (a.login_time = ")
+            .push_bind(time.clone())
+            .push(" AND a.id < ")
+            .push_bind(*id)
+            .push("))");
+    }
+    q.push(" ORDER BY a.login_time DESC, a.id DESC LIMIT ").push_bind(limit as i64);
+    let rows = q.build().fetch_all(db).await.map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(AccessAlert {
+                id: r.get("id"),
+                kind: AlertKind::parse(r.get("kind"))?,
+                event_id: r.get("event_id"),
+                workspace_id: r.get("workspace_id"),
+                directory_id: r.get("directory_id"),
+                user_name: r.get::<Option<String>, _>("user_name").filter(|u| !u.is_empty()),
+                client_ip: r.get("client_ip"),
+                network: r.get("network"),
+                login_time: r.get("login_time"),
+                raised_at: r.get("raised_at"),
+                acknowledged_at: r.get("acknowledged_at"),
+                acknowledged_by: r.get("acknowledged_by"),
+            })
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts
+
+const DAY: &[time::format_description::FormatItem<'_>] = format_description!("[year]-[month]-[day]");
+
+/// The first and last day charted: the search's range, or the 30 days up to its end (today).
+fn chart_days(from: Option<&str>, to: Option<&str>) -> AppResult<(Date, Date)> {
+    let day_of = |t: &str| Date::parse(t.get(..10).unwrap_or_default(), DAY).ok();
+    let today = OffsetDateTime::now_utc().date();
+    // `to` is exclusive: a range to midnight ends the day before.
+    let last = match to {
+        Some(t) if t.get(10..).is_some_and(|rest| rest.starts_with("T00:00:00.000")) => {
+            day_of(t).and_then(|d| d.previous_day())
+        }
+        Some(t) => day_of(t),
+        None => Some(today),
+    }
+    .unwrap_or(today);
+    let first = match from {
+        Some(t) => day_of(t).unwrap_or(last),
+        None => last - time::Duration::days(CHART_DAYS - 1),
+    };
+    if first > last {
+        return Err(AppError::validation("from", "the range starts after it ends"));
+    }
+    if (last - first).whole_days() >= MAX_CHART_DAYS {
+        return Err(AppError::validation(
+            "from",
+            format!("a chart spans at most {MAX_CHART_DAYS} days: narrow the range"),
+        ));
+    }
+    Ok((first, last))
+}
+
+async fn charts(db: &Db, filter: &store::Filter, first: Date, last: Date) -> AppResult<Charts> {
+    let grouped = |select: &str, group: &str| {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {select}, count(*) FROM access_events"));
+        store::push_filter(&mut q, filter);
+        q.push(format!(" GROUP BY {group}"));
+        q
+    };
+    let per_day: Vec<(String, String, i64)> = grouped("substr(login_time, 1, 10), platform", "1, 2")
+        .build_query_as()
+        .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    let per_hour: Vec<(String, i64)> = grouped("substr(login_time, 12, 2)", "1")
+        .build_query_as()
+        .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+    let network = "CASE WHEN ip_key = '' THEN '' WHEN substr(ip_key, 1, 24) = '00000000000000000000ffff' \
+                   THEN substr(ip_key, 1, 30) ELSE substr(ip_key, 1, 16) END";
+    let mut top = grouped(network, "1");
+    top.push(" ORDER BY 2 DESC, 1 LIMIT 10");
+    let per_network: Vec<(String, i64)> = top.build_query_as().fetch_all(db).await.map_err(db_error)?;
+
+    let mut platforms: Vec<(String, u64)> = Vec::new();
+    for (_, platform, n) in &per_day {
+        match platforms.iter_mut().find(|(p, _)| p == platform) {
+            Some((_, total)) => *total += *n as u64,
+            None => platforms.push((platform.clone(), *n as u64)),
+        }
+    }
+    platforms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut days = Vec::new();
+    let mut day = first;
+    loop {
+        let text = day.format(DAY).unwrap_or_default();
+        let counts = platforms
+            .iter()
+            .map(|(p, _)| {
+                per_day
+                    .iter()
+                    .find(|(d, q, _)| *d == text && q == p)
+                    .map_or(0, |(_, _, n)| *n as u64)
+            })
+            .collect();
+        days.push(DayCount { day: text, counts });
+        match day.next_day() {
+            Some(next) if next <= last => day = next,
+            _ => break,
+        }
+    }
+    let mut hours = vec![0u64; 24];
+    for (hour, n) in per_hour {
+        if let Some(slot) = hour.parse::<usize>().ok().and_then(|h| hours.get_mut(h)) {
+            *slot = n as u64;
+        }
+    }
+    Ok(Charts {
+        first_day: first.format(DAY).unwrap_or_default(),
+        last_day: last.format(DAY).unwrap_or_default(),
+        total: platforms.iter().map(|(_, n)| n).sum(),
+        platforms: platforms.into_iter().map(|(p, _)| p).collect(),
+        days,
+        hours,
+        networks: per_network
+            .into_iter()
+            .map(|(prefix, n)| NetworkCount {
+                network: network_label(&prefix),
+                logins: n as u64,
+            })
+            .collect(),
+    })
+}
+
+/// A network of the chart's grouping (a prefix of `ip_key`) as CIDR text.
+fn network_label(prefix: &str) -> String {
+    match prefix.len() {
+        30 => u32::from_str_radix(&prefix[24..], 16)
+            .map(|v| format!("{}/24", Ipv4Addr::from(v << 8)))
+            .unwrap_or_default(),
+        16 => u64::from_str_radix(prefix, 16)
+            .map(|v| format!("{}/64", Ipv6Addr::from(u128::from(v) << 64)))
+            .unwrap_or_default(),
+        _ => "no address".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::ssr::event::ip_key;
+
+    #[test]
+    fn a_chart_network_is_named_from_its_key_prefix() {
+        let v4 = ip_key("198.51.100.7".parse().unwrap());
+        assert_eq!(network_label(&v4[..30]), "198.51.100.0/24");
+        let v6 = ip_key("2001:db8:1:2::9".parse().unwrap());
+        assert_eq!(network_label(&v6[..16]), "2001:db8:1:2::/64");
+        assert_eq!(network_label(""), "no address");
+    }
+
+    #[test]
+    fn a_login_network_is_its_slash_24_or_slash_64() {
+        assert_eq!(network_of("203.0.113.77".parse().unwrap()).to_string(), "203.0.113.0/24");
+        assert_eq!(network_of("2001:db8:a:b:c::1".parse().unwrap()).to_string(), "2001:db8:a:b::/64");
+    }
+
+    #[test]
+    fn the_chart_spans_the_search_or_the_last_thirty_days() {
+        let (first, last) = chart_days(Some("2026-11-01T00:00:00.000Z"), Some("2026-11-08T00:00:00.000Z")).unwrap();
+        assert_eq!((first.to_string(), last.to_string()), ("2026-11-01".into(), "2026-11-07".into()));
+        let (first, last) = chart_days(None, None).unwrap();
+        assert_eq!((last - first).whole_days(), CHART_DAYS - 1);
+        assert!(chart_days(Some("2026-11-09T00:00:00.000Z"), Some("2026-11-08T00:00:00.000Z")).is_err());
+        assert!(chart_days(Some("2020-01-01T00:00:00.000Z"), Some("2026-11-08T00:00:00.000Z")).is_err());
+    }
+
+    #[test]
+    fn thirty_days_before_a_login() {
+        assert_eq!(
+            days_before("2026-03-31T10:00:00.500Z", 30).as_deref(),
+            Some("2026-03-01T10:00:00.500Z")
+        );
+    }
+}
