@@ -34,7 +34,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
-use access::pages::AccessLoginsPage;
+use access::pages::{AccessAlertsPage, AccessLoginsPage};
 use approvals::pages::{ApprovalRequestPage, ApprovalsListPage};
 use audit::pages::{AuditLogPage, AuditRecordPage};
 use catalog::pages::{BundlesPage, DirectoriesPage};
@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/approvals") view={Lazy::<ApprovalsRoute>::new()}/>
                     <Route path=path!("/approvals/:id") view={Lazy::<ApprovalRequestRoute>::new()}/>
                     <Route path=path!("/access") view={Lazy::<AccessRoute>::new()}/>
+                    <Route path=path!("/access/alerts") view={Lazy::<AccessAlertsRoute>::new()}/>
                     <Route path=path!("/audit") view={Lazy::<AuditLogRoute>::new()}/>
                     <Route path=path!("/audit/:event_id") view={Lazy::<AuditRecordRoute>::new()}/>
                     <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()}/>
@@ -154,6 +155,7 @@ lazy_page! {
     ApprovalsRoute => ApprovalsListPage;
     ApprovalRequestRoute => ApprovalRequestPage;
     AccessRoute => AccessLoginsPage;
+    AccessAlertsRoute => AccessAlertsPage;
     AuditLogRoute => AuditLogPage;
     AuditRecordRoute => AuditRecordPage;
     UsersRoute => UsersPage;

@@ -75,10 +75,10 @@ pub async fn readyz(State(state): State<AppState>, readiness: Readiness) -> impl
 }
 
 /// The query string's pairs, or the refusal of an unreadable one.
-fn query_pairs(uri: &axum::http::Uri) -> Result<Vec<(String, String)>, Response> {
+fn query_pairs(uri: &axum::http::Uri) -> Result<Vec<(String, String)>, app::error::AppError> {
     Query::<Vec<(String, String)>>::try_from_uri(uri)
         .map(|Query(params)| params)
-        .map_err(|e| app::error::AppError::validation("query", e.body_text()).into_response())
+        .map_err(|e| app::error::AppError::validation("query", e.body_text()))
 }
 
 /// A download named `{what}-{now}.{extension}`.
@@ -113,7 +113,7 @@ pub async fn export_fleet(State(state): State<AppState>, request: axum::http::Re
     let (parts, _) = request.into_parts();
     let params = match query_pairs(&parts.uri) {
         Ok(params) => params,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let caller = state.portal.pipeline.caller_of(&parts);
     let query = <app::fleet::FleetQuery as app::url::UrlQuery>::from_pairs(
@@ -131,7 +131,7 @@ pub async fn export_access(State(state): State<AppState>, request: axum::http::R
     let (parts, _) = request.into_parts();
     let params = match query_pairs(&parts.uri) {
         Ok(params) => params,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let caller = state.portal.pipeline.caller_of(&parts);
     match state.portal.access.export(&caller, &params).await {
@@ -146,7 +146,7 @@ pub async fn export_audit(State(state): State<AppState>, request: axum::http::Re
     let (parts, _) = request.into_parts();
     let params = match query_pairs(&parts.uri) {
         Ok(params) => params,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let caller = state.portal.pipeline.caller_of(&parts);
     match app::audit::ssr::export_for(&state.portal, &caller, &params).await {

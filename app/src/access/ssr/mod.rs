@@ -328,10 +328,8 @@ impl Access {
                     format.write(&mut buf, login);
                 }
                 let last = rows.last().map(|(id, l)| (l.login_time.clone(), *id));
-                if last.is_none() || buf.len() >= 64 * 1024 {
-                    if tx.send(Ok(std::mem::take(&mut buf))).await.is_err() {
-                        return;
-                    }
+                if buf.len() >= 64 * 1024 && tx.send(Ok(std::mem::take(&mut buf))).await.is_err() {
+                    return;
                 }
                 match last {
                     Some(keyset) if rows.len() == 1000 => filter.before = Some(keyset),

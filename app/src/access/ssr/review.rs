@@ -287,12 +287,11 @@ impl Access {
                 .map_err(|message| AppError::validation("cidr", message))?
                 .trunc();
             let directory = directory.rsplit('/').next().unwrap_or_default().to_string();
-            if !directory.is_empty()
-                && !(directory.starts_with("d-")
-                    && directory.len() <= 65
-                    && directory[2..].chars().all(|c| c.is_ascii_alphanumeric())
-                    && directory.len() > 2)
-            {
+            let is_directory_id = |d: &str| {
+                d.strip_prefix("d-")
+                    .is_some_and(|rest| (1..=63).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+            };
+            if !directory.is_empty() && !is_directory_id(&directory) {
                 return Err(AppError::validation(
                     "directory",
                     format!("'{directory}' is not a directory ID (d-…); leave it empty for every directory"),

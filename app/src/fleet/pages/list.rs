@@ -119,6 +119,21 @@ fn Filters(query: FleetQuery, data: FleetPage) -> impl IntoView {
         .iter()
         .map(|c| option(&c.value, &c.label, &query.bundle))
         .collect_view();
+    let idle_now = query.idle.map(|i| crate::url::QueryValue::render(&i)).unwrap_or_default();
+    let mut idle_choices: Vec<(String, String)> = vec![
+        (String::new(), "Any".into()),
+        ("never".into(), "Never logged in".into()),
+    ];
+    for days in [7, 14, 30, 60, 90] {
+        idle_choices.push((days.to_string(), format!("No login for {days} days")));
+    }
+    if !idle_choices.iter().any(|(v, _)| *v == idle_now) {
+        idle_choices.push((idle_now.clone(), format!("No login for {idle_now} days")));
+    }
+    let idle = idle_choices
+        .iter()
+        .map(|(value, label)| option(value, label, &idle_now))
+        .collect_view();
     let per_page = PER_PAGE_CHOICES
         .iter()
         .map(|n| option(&n.to_string(), &n.to_string(), &query.per_page.to_string()))
@@ -138,6 +153,7 @@ fn Filters(query: FleetQuery, data: FleetPage) -> impl IntoView {
             <label>"User" <input type="search" name="user" value=query.user.clone() placeholder="part of a name"/></label>
             <label>"Tag key" <input type="text" name="tag_key" value=query.tag_key.clone()/></label>
             <label>"Tag value" <input type="text" name="tag_value" value=query.tag_value.clone()/></label>
+            <label>"Last login" <select name="idle">{idle}</select></label>
             <label>"Per page" <select name="per_page">{per_page}</select></label>
             <input type="hidden" name="sort" value=query.sort.as_str()/>
             <input type="hidden" name="desc" value=if query.desc { "true" } else { "" }/>
@@ -258,12 +274,30 @@ fn FleetTable(
                     <td>{w.running_mode.label().to_string()}</td>
                     <td class="mono">{w.ip_address.clone().unwrap_or_default()}</td>
                     <td class="mono">{w.computer_name.clone().unwrap_or_default()}</td>
+                    <td class="nowrap" data-last-login=w.last_login.clone().unwrap_or_default()>{match &w.last_login {
+                        Some(at) => Either::Left(view! { <span class="mono">{at.replace('T', " ").get(..16).unwrap_or_default().to_string()}</span> }),
+                        None => Either::Right(view! { <span class="muted">"never"</span> }),
+                    }}</td>
                 </tr>
             }
         })
         .collect_view();
+    let export = {
+        let q = FleetQuery {
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+            ..query.clone()
+        };
+        match q.to_query_string() {
+            qs if qs.is_empty() => EXPORT_PATH.to_string(),
+            qs => format!("{EXPORT_PATH}?{qs}"),
+        }
+    };
     view! {
-        <p class="count" aria-live="polite">{summary}</p>
+        <div class="count-row">
+            <p class="count" aria-live="polite">{summary}</p>
+            <a class="button subtle" download="" rel="external" href=export>"Export these as CSV"</a>
+        </div>
         <div class="table-wrap">
             <table class="fleet">
                 <caption class="visually-hidden">"WorkSpaces, " {format!("showing {first}–{last}")}</caption>
@@ -278,6 +312,7 @@ fn FleetTable(
                         {header(SortColumn::Mode, "Running mode")}
                         {header(SortColumn::Ip, "IP address")}
                         {header(SortColumn::Computer, "Computer name")}
+                        {header(SortColumn::LastLogin, "Last login (UTC)")}
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>

@@ -4,6 +4,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::access::pages::OpenAlerts;
 use crate::approvals::pages::OverduePostReviews;
 use crate::fleet::*;
 use crate::ui::{ErrorBox, StateBadge};
@@ -16,6 +17,7 @@ pub fn HomePage() -> impl IntoView {
         <Title text="Overview — WorkSpaces Portal"/>
         <h1>"Fleet overview"</h1>
         <OverduePostReviews/>
+        <OpenAlerts/>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match summary.await {

@@ -1,5 +1,11 @@
-//! `/access`: the logins WorkSpaces clients reported, newest first, searchable (in the URL);
-//! and the ingest tokens' panel of the Users page.
+//! `/access`: the logins WorkSpaces clients reported, newest first, searchable (in the URL),
+//! charted ([`charts`]) and downloadable; `/access/alerts` ([`alerts`]); the ingest tokens'
+//! panel of the Users page and a WorkSpace's login history.
+
+mod alerts;
+mod charts;
+
+pub use alerts::{AccessAlertsPage, AccessTabs, OpenAlerts};
 
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -47,12 +53,36 @@ pub fn AccessLoginsPage() -> impl IntoView {
     let query =
         Memo::new(move |_| params.with(|p| AccessQuery::from_pairs(p.latest_values().map(|(k, v)| (k.as_ref(), v)))));
     let page = Resource::new(move || query.get(), list_access);
+    let charts = Resource::new(
+        move || {
+            let mut q = query.get();
+            q.before.clear();
+            q
+        },
+        get_login_charts,
+    );
     view! {
         <Title text="Access — WorkSpaces Portal"/>
-        <div class="page-head"><h1>"Logins"</h1></div>
+        <div class="page-head">
+            <h1>"Logins"</h1>
+            <div class="export" aria-label="Export">
+                <span class="muted">"Export these logins: "</span>
+                <a class="button" download="" rel="external" href=move || query.get().export_href("csv")>"CSV"</a>
+                <a class="button" download="" rel="external" href=move || query.get().export_href("ndjson")>"NDJSON"</a>
+            </div>
+        </div>
+        <AccessTabs current="/access"/>
         <p class="hint">"Successful logins to WorkSpaces, as WorkSpaces clients report them to EventBridge \
             (WorkSpaces Access events), newest first. Times are UTC."</p>
         {move || view! { <Filters query=query.get()/> }}
+        <Transition fallback=|| view! { <p class="loading">"Charting…"</p> }>
+            {move || Suspend::new(async move {
+                match charts.await {
+                    Ok(charts) => Either::Left(view! { <charts::LoginChartsView charts/> }),
+                    Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
+                }
+            })}
+        </Transition>
         <Transition fallback=|| view! { <p class="loading">"Searching…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
