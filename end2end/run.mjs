@@ -470,6 +470,51 @@ test('access: the emulator\'s logins are listed and filtered by a network; a tok
   await found.close();
 });
 
+test('access review: the logins charted, an alert from outside the allowed networks acknowledged, the WorkSpaces nobody logs in to', async () => {
+  const page = await open('/access');
+  await page.locator('figure.chart-days svg rect.series').first().waitFor({ timeout: 30000 });
+  assert.ok(await page.locator('figure.chart-days svg rect.series').count() > 10, 'bars for the days');
+  assert.ok(await page.locator('figure.chart-days .legend li').count() >= 2, 'a legend naming the platforms');
+  assert.match(await page.locator('figure.chart-networks ol li').first().textContent(), /\/24|\/64/);
+  await shot(page, '12-access-charts');
+  await page.close();
+
+  // The emulator's usual networks are allowed; its logins from 192.0.2.0/24 raise alerts.
+  const alerts = await open('/access/alerts');
+  await alerts.locator('tr[data-network="198.51.100.0/24"]').waitFor();
+  const row = alerts.locator('tr[data-kind="outside"]').first();
+  await row.waitFor({ timeout: 30000 });
+  const id = await row.getAttribute('data-alert');
+  assert.match(await row.locator('td:nth-child(5)').textContent(), /^192\.0\.2\./);
+  await row.getByRole('button', { name: /^Acknowledge/ }).click();
+  await alerts.getByText('Alert acknowledged').waitFor();
+  await alerts.waitForFunction((id) => !document.querySelector(`tr[data-alert="${id}"]`), id);
+  await shot(alerts, '13-access-alerts');
+  await alerts.getByRole('link', { name: 'Show acknowledged alerts too' }).click();
+  await alerts.waitForURL(/all=true/);
+  assert.match(await alerts.locator(`tr[data-alert="${id}"]`).textContent(), /Acknowledged by admin/);
+  await alerts.close();
+  const overview = await open('/');
+  await overview.locator('[data-open-alerts]').waitFor();
+  await overview.close();
+
+  // The cost question: which WorkSpaces nobody logs in to.
+  const fleet = await open('/workspaces');
+  await fleet.getByLabel('Last login').selectOption('never');
+  await fleet.getByRole('button', { name: 'Apply filters' }).click();
+  await fleet.waitForURL(/idle=never/);
+  await fleet.waitForFunction(() => {
+    const cells = [...document.querySelectorAll('table.fleet tbody tr td:last-child')];
+    return cells.length > 0 && cells.every((td) => td.textContent.trim() === 'never');
+  });
+  const never = await fleet.locator('table.fleet tbody tr').count();
+  const all = await list({});
+  assert.equal(never, all.filter((w) => w.last_login == null).length);
+  assert.ok(never < all.length, 'most WorkSpaces have logins');
+  await shot(fleet, '14-fleet-never-logged-in');
+  await fleet.close();
+});
+
 test('users: the admin adds and changes users; a viewer sees no destructive buttons and is refused a direct call; sign out', async () => {
   const page = await open('/admin/users');
   const add = async (name, role) => {

@@ -6,8 +6,8 @@
 use leptos::server_fn::ServerFn;
 
 use crate::access::{
-    AcknowledgeAlert, AddAllowedNetwork, CreateIngestToken, GetLoginCharts, ListAccess, ListAlerts, ListAllowedNetworks,
-    ListIngestTokens, RemoveAllowedNetwork, RevokeIngestToken,
+    AcknowledgeAlert, AddAllowedNetwork, CreateIngestToken, GetLoginCharts, ListAccess, ListAlerts,
+    ListAllowedNetworks, ListIngestTokens, RemoveAllowedNetwork, RevokeIngestToken,
 };
 use crate::approvals::{
     AcknowledgePostReview, ApproveRequest, BreakGlass, CancelRequest, GetApproval, ListApprovals, PendingApprovals,

@@ -60,7 +60,12 @@ fn client_ip(h: u64, home: u64) -> String {
         0..=54 => format!("198.51.100.{host}"),
         55..=79 => format!("203.0.113.{host}"),
         80..=89 => format!("100.{}.{}.{host}", 64 + (home >> 16) % 64, (home >> 24) % 256),
-        90..=94 => format!("2001:db8:{:x}:{:x}::{:x}", (home >> 16) % 0xffff, (home >> 32) % 0xffff, host),
+        90..=94 => format!(
+            "2001:db8:{:x}:{:x}::{:x}",
+            (home >> 16) % 0xffff,
+            (home >> 32) % 0xffff,
+            host
+        ),
         // Somewhere else entirely: a hotel, a phone abroad.
         95..=97 => format!("192.0.2.{host}"),
         _ => String::new(),

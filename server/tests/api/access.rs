@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::harness::{Session, TestPortal};
 
 /// The seed's example event, exactly.
-fn seed_example() -> Value {
+pub(crate) fn seed_example() -> Value {
     json!({
         "version": "0",
         "id": "64ca0eda-9751-dc55-c41a-1bd50b4fc9b7",
@@ -31,7 +31,7 @@ fn seed_example() -> Value {
 }
 
 /// A login event of `workspace` at `login_time` from `ip`.
-fn login(id: &str, workspace: &str, login_time: &str, ip: &str) -> Value {
+pub(crate) fn login(id: &str, workspace: &str, login_time: &str, ip: &str) -> Value {
     let mut event = seed_example();
     event["id"] = json!(id);
     event["detail"]["workspaceId"] = json!(workspace);
@@ -41,7 +41,7 @@ fn login(id: &str, workspace: &str, login_time: &str, ip: &str) -> Value {
 }
 
 /// A delivery to the endpoint, as EventBridge's API destination sends it.
-async fn deliver(p: &TestPortal, token: Option<&str>, body: impl Into<reqwest::Body>) -> (u16, Value) {
+pub(crate) async fn deliver(p: &TestPortal, token: Option<&str>, body: impl Into<reqwest::Body>) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .post(p.url(app::access::INGEST_PATH))
         .header("content-type", "application/json")
@@ -55,13 +55,13 @@ async fn deliver(p: &TestPortal, token: Option<&str>, body: impl Into<reqwest::B
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn make_token(admin: &Session, name: &str) -> String {
+pub(crate) async fn make_token(admin: &Session, name: &str) -> String {
     let made = admin.form("access/tokens/create", &[("name", name)]).await;
     assert_eq!(made.status, 200, "{}", made.body);
     made.body["token"].as_str().unwrap().to_string()
 }
 
-async fn stored(p: &TestPortal) -> i64 {
+pub(crate) async fn stored(p: &TestPortal) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM access_events")
         .fetch_one(p.db())
         .await

@@ -2,6 +2,7 @@
 //! HTTP. One test binary (one link of the whole app), one harness, a file per domain.
 
 mod access;
+mod access_review;
 mod approvals;
 mod audit;
 mod fleet;

@@ -105,7 +105,13 @@ fn AlertTable(
         }
         .href()
     });
-    let more = data.next.map(|before| AlertQuery { before, ..query.clone() }.href());
+    let more = data.next.map(|before| {
+        AlertQuery {
+            before,
+            ..query.clone()
+        }
+        .href()
+    });
     let rows = data
         .items
         .into_iter()

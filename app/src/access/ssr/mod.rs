@@ -303,9 +303,8 @@ impl Access {
                     .find(|(k, _)| k == "format")
                     .map_or("csv", |(_, v)| v.as_str()),
             )?;
-            let query = <AccessQuery as crate::url::UrlQuery>::from_pairs(
-                params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            );
+            let query =
+                <AccessQuery as crate::url::UrlQuery>::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             Ok(ExportStart(format, filter_of(&query)?))
         };
         let ExportStart(format, mut filter) = self.pipeline.run(caller, op, checked).await?;

@@ -24,8 +24,7 @@ use super::{filter_of, store, Access};
 use crate::access::{
     AccessAlert, AccessQuery, AcknowledgeAlert, AddAllowedNetwork, AlertKind, AlertPage, AlertQuery, AllowedNetwork,
     DayCount, GetLoginCharts, ListAlerts, ListAllowedNetworks, LoginCharts, LoginCharts as Charts, NetworkCount,
-    RemoveAllowedNetwork,
-    NEW_NETWORK_DAYS,
+    RemoveAllowedNetwork, NEW_NETWORK_DAYS,
 };
 use crate::audit::ssr::record::{utc_now, utc_text};
 use crate::error::{AppError, AppResult};
@@ -169,11 +168,10 @@ impl LastLogins {
 
     /// Every WorkSpace's last login (WorkSpace ID → UTC time): one row per WorkSpace.
     pub async fn all(&self) -> AppResult<HashMap<String, String>> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT workspace_id, login_time FROM workspace_last_login")
-                .fetch_all(&self.0)
-                .await
-                .map_err(db_error)?;
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT workspace_id, login_time FROM workspace_last_login")
+            .fetch_all(&self.0)
+            .await
+            .map_err(db_error)?;
         Ok(rows.into_iter().collect())
     }
 }
@@ -281,15 +279,19 @@ impl Access {
         );
         let work = async {
             if name.is_empty() || name.chars().count() > 64 {
-                return Err(AppError::validation("name", "give the network a name of 1 to 64 characters"));
+                return Err(AppError::validation(
+                    "name",
+                    "give the network a name of 1 to 64 characters",
+                ));
             }
             let net = crate::ssr::pipeline::parse_network(cidr)
                 .map_err(|message| AppError::validation("cidr", message))?
                 .trunc();
             let directory = directory.rsplit('/').next().unwrap_or_default().to_string();
             let is_directory_id = |d: &str| {
-                d.strip_prefix("d-")
-                    .is_some_and(|rest| (1..=63).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+                d.strip_prefix("d-").is_some_and(|rest| {
+                    (1..=63).contains(&rest.len()) && rest.chars().all(|c| c.is_ascii_alphanumeric())
+                })
             };
             if !directory.is_empty() && !is_directory_id(&directory) {
                 return Err(AppError::validation(
@@ -317,7 +319,11 @@ impl Access {
                 return Err(AppError::Conflict {
                     message: format!(
                         "{net} is allowed already for {}",
-                        if directory.is_empty() { "every directory".to_string() } else { directory.clone() }
+                        if directory.is_empty() {
+                            "every directory".to_string()
+                        } else {
+                            directory.clone()
+                        }
                     ),
                 });
             }
@@ -366,7 +372,9 @@ impl Access {
                 text => Some(
                     text.rsplit_once('~')
                         .and_then(|(time, id)| Some((time.to_string(), id.parse::<i64>().ok()?)))
-                        .ok_or_else(|| AppError::validation("before", "not a page of this list (follow the page links)"))?,
+                        .ok_or_else(|| {
+                            AppError::validation("before", "not a page of this list (follow the page links)")
+                        })?,
                 ),
             };
             let mut items = alerts(&self.db, query.all, before, ALERT_PAGE + 1).await?;
@@ -471,7 +479,8 @@ async fn alerts(db: &Db, all: bool, before: Option<(String, i64)>, limit: usize)
             .push_bind(*id)
             .push("))");
     }
-    q.push(" ORDER BY a.login_time DESC, a.id DESC LIMIT ").push_bind(limit as i64);
+    q.push(" ORDER BY a.login_time DESC, a.id DESC LIMIT ")
+        .push_bind(limit as i64);
     let rows = q.build().fetch_all(db).await.map_err(db_error)?;
     Ok(rows
         .into_iter()
@@ -630,14 +639,23 @@ mod tests {
 
     #[test]
     fn a_login_network_is_its_slash_24_or_slash_64() {
-        assert_eq!(network_of("203.0.113.77".parse().unwrap()).to_string(), "203.0.113.0/24");
-        assert_eq!(network_of("2001:db8:a:b:c::1".parse().unwrap()).to_string(), "2001:db8:a:b::/64");
+        assert_eq!(
+            network_of("203.0.113.77".parse().unwrap()).to_string(),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            network_of("2001:db8:a:b:c::1".parse().unwrap()).to_string(),
+            "2001:db8:a:b::/64"
+        );
     }
 
     #[test]
     fn the_chart_spans_the_search_or_the_last_thirty_days() {
         let (first, last) = chart_days(Some("2026-11-01T00:00:00.000Z"), Some("2026-11-08T00:00:00.000Z")).unwrap();
-        assert_eq!((first.to_string(), last.to_string()), ("2026-11-01".into(), "2026-11-07".into()));
+        assert_eq!(
+            (first.to_string(), last.to_string()),
+            ("2026-11-01".into(), "2026-11-07".into())
+        );
         let (first, last) = chart_days(None, None).unwrap();
         assert_eq!((last - first).whole_days(), CHART_DAYS - 1);
         assert!(chart_days(Some("2026-11-09T00:00:00.000Z"), Some("2026-11-08T00:00:00.000Z")).is_err());

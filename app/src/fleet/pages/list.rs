@@ -119,7 +119,10 @@ fn Filters(query: FleetQuery, data: FleetPage) -> impl IntoView {
         .iter()
         .map(|c| option(&c.value, &c.label, &query.bundle))
         .collect_view();
-    let idle_now = query.idle.map(|i| crate::url::QueryValue::render(&i)).unwrap_or_default();
+    let idle_now = query
+        .idle
+        .map(|i| crate::url::QueryValue::render(&i))
+        .unwrap_or_default();
     let mut idle_choices: Vec<(String, String)> = vec![
         (String::new(), "Any".into()),
         ("never".into(), "Never logged in".into()),
@@ -312,7 +315,7 @@ fn FleetTable(
                         {header(SortColumn::Mode, "Running mode")}
                         {header(SortColumn::Ip, "IP address")}
                         {header(SortColumn::Computer, "Computer name")}
-                        {header(SortColumn::LastLogin, "Last login (UTC)")}
+                        {header(SortColumn::LastLogin, "Last login")}
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>

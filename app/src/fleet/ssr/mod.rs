@@ -19,8 +19,8 @@ use serde_json::json;
 use tokio::sync::Mutex;
 
 use super::{
-    Choice, Count, Idle, FleetOverview, FleetPage, FleetQuery, FleetSummary, GetWorkspace, ListWorkspaces, RefreshWorkspaces,
-    Tag, WorkspaceDetail, WorkspaceId, WorkspaceSummary,
+    Choice, Count, FleetOverview, FleetPage, FleetQuery, FleetSummary, GetWorkspace, Idle, ListWorkspaces,
+    RefreshWorkspaces, Tag, WorkspaceDetail, WorkspaceId, WorkspaceSummary,
 };
 use crate::access::ssr::review::LastLogins;
 use crate::catalog::ssr::Catalog;
