@@ -55,7 +55,12 @@ fn ip_of(h: u64) -> String {
         0..=5 => format!("198.51.100.{}", h % 250 + 2),
         6..=7 => format!("203.0.113.{}", (h >> 8) % 250 + 2),
         8 => format!("100.{}.{}.{}", 64 + (h >> 16) % 64, (h >> 24) % 256, (h >> 8) % 250 + 2),
-        _ => format!("2001:db8:{:x}:{:x}::{:x}", (h >> 16) % 0xffff, (h >> 32) % 0xffff, h % 250 + 2),
+        _ => format!(
+            "2001:db8:{:x}:{:x}::{:x}",
+            (h >> 16) % 0xffff,
+            (h >> 32) % 0xffff,
+            h % 250 + 2
+        ),
     }
 }
 
@@ -105,7 +110,10 @@ impl Client {
 
 #[tokio::main]
 async fn main() {
-    let events: u64 = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(10_000_000);
+    let events: u64 = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000_000);
     let dir = std::env::temp_dir().join(format!("access-bench-{}", std::process::id()));
     let mut config = Config::parse_from(["workspaces-portal"]);
     config.listen = ([127, 0, 0, 1], 0).into();
@@ -116,13 +124,31 @@ async fn main() {
     let running = start(config).await.expect("the portal starts");
     let base = format!("http://{}", running.addr);
     let portal = running.portal.clone();
-    portal.identity.users().create("ada", Role::Admin, PASSWORD).await.unwrap();
+    portal
+        .identity
+        .users()
+        .create("ada", Role::Admin, PASSWORD)
+        .await
+        .unwrap();
     let admin = Client {
         http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
         base: base.clone(),
     };
-    assert_eq!(admin.form("auth/sign-in", &[("name", "ada"), ("password", PASSWORD)]).await.0, 200);
-    let fleet: Vec<String> = portal.fleet.all().await.unwrap().iter().map(|w| w.id.to_string()).collect();
+    assert_eq!(
+        admin
+            .form("auth/sign-in", &[("name", "ada"), ("password", PASSWORD)])
+            .await
+            .0,
+        200
+    );
+    let fleet: Vec<String> = portal
+        .fleet
+        .all()
+        .await
+        .unwrap()
+        .iter()
+        .map(|w| w.id.to_string())
+        .collect();
     println!("{} WorkSpaces in the emulator", fleet.len());
     let made = portal
         .access
@@ -152,7 +178,13 @@ async fn main() {
                 let h = mix(n);
                 let ws = &fleet[(h % fleet.len() as u64) as usize];
                 let at = now - Duration::from_secs(h % (30 * 86_400));
-                event(&format!("bench-{n:012}"), ws, at, &ip_of(h >> 3), PLATFORMS[(h >> 40) as usize % PLATFORMS.len()])
+                event(
+                    &format!("bench-{n:012}"),
+                    ws,
+                    at,
+                    &ip_of(h >> 3),
+                    PLATFORMS[(h >> 40) as usize % PLATFORMS.len()],
+                )
             })
             .collect();
         if batch == 1 {
@@ -174,7 +206,10 @@ async fn main() {
         5_000.0 / took.as_secs_f64()
     );
     let arrays: Vec<Vec<u8>> = (0..200).map(|_| next_event(200)).collect();
-    for (label, expect_new) in [("arrays of 200, new", true), ("the same arrays again (all duplicates)", false)] {
+    for (label, expect_new) in [
+        ("arrays of 200, new", true),
+        ("the same arrays again (all duplicates)", false),
+    ] {
         let started = Instant::now();
         for body in &arrays {
             let outcome = portal.access.ingest(&caller, body).await.unwrap();
@@ -245,7 +280,13 @@ async fn main() {
     .fetch_all(&db)
     .await
     .unwrap();
-    for name in ["access_events_login", "access_events_workspace", "access_events_user", "access_events_ip", "access_events_unnamed"] {
+    for name in [
+        "access_events_login",
+        "access_events_workspace",
+        "access_events_user",
+        "access_events_ip",
+        "access_events_unnamed",
+    ] {
         sqlx::query(&format!("DROP INDEX {name}")).execute(&db).await.unwrap();
     }
     let users: std::collections::HashMap<String, String> = portal
@@ -260,34 +301,48 @@ async fn main() {
     let mut added = 0u64;
     while added < to_add {
         let mut tx = db.begin().await.unwrap();
-        for _ in 0..50_000.min(to_add - added) {
-            added += 1;
-            let h = mix(added ^ 0xACCE55);
-            let ws = &fleet[(h % fleet.len() as u64) as usize];
-            let at = app::audit::ssr::record::utc_text(now - Duration::from_secs(h % (400 * 86_400)));
-            let ip = ip_of(h >> 3);
-            let key = app::access::ssr::event::ip_key(ip.parse().unwrap());
-            sqlx::query(
-                "INSERT INTO access_events (event_id, workspace_id, directory_id, client_ip, ip_key, platform, product, \
-                 login_time, event_time, account, region, user_name, received_at, token_name) \
-                 VALUES (?, ?, 'd-906734e5a1', ?, ?, ?, 'WorkSpaces Desktop client', ?, ?, '123456789012', 'us-east-1', ?, ?, 'bulk')",
-            )
-            .bind(format!("fill-{added:012}"))
-            .bind(ws)
-            .bind(&ip)
-            .bind(&key)
-            .bind(PLATFORMS[(h >> 40) as usize % PLATFORMS.len()])
-            .bind(&at)
-            .bind(&at)
-            .bind(users.get(ws).cloned().unwrap_or_default())
-            .bind(&at)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-            let entry = last.entry(ws.clone()).or_default();
-            if at > *entry {
-                *entry = at;
+        for _ in 0..100 {
+            let n = 500.min(to_add - added);
+            if n == 0 {
+                break;
             }
+            let rows: Vec<[String; 6]> = (0..n)
+                .map(|_| {
+                    added += 1;
+                    let h = mix(added ^ 0xACCE55);
+                    let ws = fleet[(h % fleet.len() as u64) as usize].clone();
+                    let at = app::audit::ssr::record::utc_text(now - Duration::from_secs(h % (400 * 86_400)));
+                    let ip = ip_of(h >> 3);
+                    let key = app::access::ssr::event::ip_key(ip.parse().unwrap());
+                    let entry = last.entry(ws.clone()).or_default();
+                    if at > *entry {
+                        *entry = at.clone();
+                    }
+                    let platform = PLATFORMS[(h >> 40) as usize % PLATFORMS.len()].to_string();
+                    [format!("fill-{added:012}"), ws, ip, key, platform, at]
+                })
+                .collect();
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO access_events (event_id, workspace_id, directory_id, client_ip, ip_key, platform, product, \
+                 login_time, event_time, account, region, user_name, received_at, token_name) ",
+            );
+            q.push_values(&rows, |mut b, [id, ws, ip, key, platform, at]| {
+                b.push_bind(id)
+                    .push_bind(ws)
+                    .push_bind("d-906734e5a1")
+                    .push_bind(ip)
+                    .push_bind(key)
+                    .push_bind(platform)
+                    .push_bind("WorkSpaces Desktop client")
+                    .push_bind(at)
+                    .push_bind(at)
+                    .push_bind("123456789012")
+                    .push_bind("us-east-1")
+                    .push_bind(users.get(ws).cloned().unwrap_or_default())
+                    .push_bind(at)
+                    .push_bind("bulk");
+            });
+            q.build().execute(&mut *tx).await.unwrap();
         }
         tx.commit().await.unwrap();
     }
@@ -328,33 +383,76 @@ async fn main() {
     let week = &week[..10];
     println!("\n| read ({total} logins) | p50 | p95 | rows |\n|---|---|---|---|");
     admin.timed("logins, newest first", 200, "access/list", &[]).await;
-    admin.timed("logins of one WorkSpace", 200, "access/list", &[("query[workspace]", &some_ws)]).await;
-    admin.timed("logins of one user", 200, "access/list", &[("query[user]", &some_user)]).await;
     admin
-        .timed("logins from 203.0.113.0/24, Windows, last 7 days", 200, "access/list", &[
-            ("query[ip]", "203.0.113.0/24"),
-            ("query[platform]", "Windows"),
-            ("query[from]", week),
-        ])
+        .timed(
+            "logins of one WorkSpace",
+            200,
+            "access/list",
+            &[("query[workspace]", &some_ws)],
+        )
         .await;
     admin
-        .timed("logins from 100.64.0.0/10 (one in ten)", 200, "access/list", &[("query[ip]", "100.64.0.0/10")])
+        .timed("logins of one user", 200, "access/list", &[("query[user]", &some_user)])
         .await;
     admin
-        .timed(&format!("fleet ({WORKSPACES} WorkSpaces) sorted by last login"), 100, "workspaces/list", &[
-            ("query[sort]", "last_login"),
-        ])
+        .timed(
+            "logins from 203.0.113.0/24, Windows, last 7 days",
+            200,
+            "access/list",
+            &[
+                ("query[ip]", "203.0.113.0/24"),
+                ("query[platform]", "Windows"),
+                ("query[from]", week),
+            ],
+        )
         .await;
     admin
-        .timed("fleet, no login for 30 days", 100, "workspaces/list", &[("query[idle]", "30")])
+        .timed(
+            "logins from 100.64.0.0/10 (one in ten)",
+            200,
+            "access/list",
+            &[("query[ip]", "100.64.0.0/10")],
+        )
         .await;
-    admin.timed("charts over the last 90 days", 10, "access/charts", &[("query[from]", ninety)]).await;
     admin
-        .timed("charts over 90 days of one WorkSpace", 50, "access/charts", &[
-            ("query[from]", ninety),
-            ("query[workspace]", &some_ws),
-        ])
+        .timed(
+            &format!("fleet ({WORKSPACES} WorkSpaces) sorted by last login"),
+            100,
+            "workspaces/list",
+            &[("query[sort]", "last_login")],
+        )
         .await;
-    admin.timed("charts over the last 7 days", 20, "access/charts", &[("query[from]", week)]).await;
+    admin
+        .timed(
+            "fleet, no login for 30 days",
+            100,
+            "workspaces/list",
+            &[("query[idle]", "30")],
+        )
+        .await;
+    admin
+        .timed(
+            "charts over the last 90 days",
+            10,
+            "access/charts",
+            &[("query[from]", ninety)],
+        )
+        .await;
+    admin
+        .timed(
+            "charts over 90 days of one WorkSpace",
+            50,
+            "access/charts",
+            &[("query[from]", ninety), ("query[workspace]", &some_ws)],
+        )
+        .await;
+    admin
+        .timed(
+            "charts over the last 7 days",
+            20,
+            "access/charts",
+            &[("query[from]", week)],
+        )
+        .await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -173,7 +173,14 @@ async fn hostile_bodies_get_a_4xx_and_each_refused_write_is_recorded() {
         .iter()
         .map(|e| e.endpoint)
         // The downloads are GETs, not server functions (the matrix and their own tests call them).
-        .filter(|e| ![app::audit::EXPORT_PATH, app::fleet::EXPORT_PATH, app::access::EXPORT_PATH].contains(e))
+        .filter(|e| {
+            ![
+                app::audit::EXPORT_PATH,
+                app::fleet::EXPORT_PATH,
+                app::access::EXPORT_PATH,
+            ]
+            .contains(e)
+        })
         .filter(|e| !e.ends_with("auth/sign-out"))
         .collect();
     endpoints.dedup();

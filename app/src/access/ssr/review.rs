@@ -50,18 +50,22 @@ fn db_error(e: sqlx::Error) -> AppError {
 // ---------------------------------------------------------------------------------------------
 // On arrival (inside the transaction that stores the login)
 
-/// Keeps the WorkSpace's last login (the later one wins, whatever the order of arrival).
-pub async fn note_last_login(conn: &mut SqliteConnection, e: &Event) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO workspace_last_login (workspace_id, login_time, client_ip) VALUES (?, ?, ?) \
-         ON CONFLICT (workspace_id) DO UPDATE SET login_time = excluded.login_time, client_ip = excluded.client_ip \
-         WHERE excluded.login_time > workspace_last_login.login_time",
-    )
-    .bind(&e.workspace_id)
-    .bind(&e.login_time)
-    .bind(&e.client_ip)
-    .execute(conn)
-    .await?;
+/// Keeps each WorkSpace's last login (the later one wins, whatever the order of arrival).
+pub async fn note_last_logins(conn: &mut SqliteConnection, events: &[&Event]) -> sqlx::Result<()> {
+    for chunk in events.chunks(1000) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO workspace_last_login (workspace_id, login_time, client_ip) ");
+        q.push_values(chunk, |mut row, e| {
+            row.push_bind(&e.workspace_id)
+                .push_bind(&e.login_time)
+                .push_bind(&e.client_ip);
+        });
+        q.push(
+            " ON CONFLICT (workspace_id) DO UPDATE SET login_time = excluded.login_time, client_ip = excluded.client_ip \
+             WHERE excluded.login_time > workspace_last_login.login_time",
+        );
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -83,68 +87,78 @@ pub fn network_of(ip: IpAddr) -> IpNet {
     IpNet::new(ip, prefix).expect("a valid prefix").trunc()
 }
 
-/// Raises the alerts of a login just stored (see the module's comment).
-pub async fn raise(conn: &mut SqliteConnection, e: &Event, now: &str) -> sqlx::Result<Vec<Raised>> {
-    let Ok(ip) = e.client_ip.trim().parse::<IpAddr>() else {
+/// Raises the alerts of logins just stored (see the module's comment). The allowed networks
+/// are read once; each login with an address then costs one read of its WorkSpace's 30 days.
+pub async fn raise(conn: &mut SqliteConnection, events: &[&Event], now: &str) -> sqlx::Result<Vec<Raised>> {
+    let judged: Vec<(&Event, IpNet)> = events
+        .iter()
+        .filter_map(|e| Some((*e, network_of(e.client_ip.trim().parse::<IpAddr>().ok()?))))
+        .collect();
+    if judged.is_empty() {
         return Ok(Vec::new());
-    };
-    let network = network_of(ip);
-    let mut kinds = Vec::new();
-    let (defined, inside): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), coalesce(sum(? BETWEEN first_key AND last_key), 0) FROM allowed_networks \
-         WHERE directory_id = '' OR directory_id = ?",
-    )
-    .bind(&e.ip_key)
-    .bind(&e.directory_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    if defined > 0 && inside == 0 {
-        kinds.push(AlertKind::Outside);
     }
-    if let Some(since) = days_before(&e.login_time, NEW_NETWORK_DAYS) {
-        let (first, last) = key_range(network);
-        let (seen, same): (i64, i64) = sqlx::query_as(
-            "SELECT count(*), coalesce(sum(ip_key BETWEEN ? AND ?), 0) FROM access_events \
-             WHERE workspace_id = ? AND login_time >= ? AND login_time < ? AND event_id <> ?",
-        )
-        .bind(&first)
-        .bind(&last)
-        .bind(&e.workspace_id)
-        .bind(&since)
-        .bind(&e.login_time)
-        .bind(&e.event_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        if seen > 0 && same == 0 {
-            kinds.push(AlertKind::NewNetwork);
-        }
-    }
+    let allowed: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT directory_id, first_key, last_key FROM allowed_networks")
+            .fetch_all(&mut *conn)
+            .await?;
     let mut raised = Vec::new();
-    for kind in kinds {
-        let done = sqlx::query(
-            "INSERT INTO access_alerts (event_id, kind, workspace_id, directory_id, client_ip, network, login_time, \
-             raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, kind) DO NOTHING",
-        )
-        .bind(&e.event_id)
-        .bind(kind.as_str())
-        .bind(&e.workspace_id)
-        .bind(&e.directory_id)
-        .bind(&e.client_ip)
-        .bind(network.to_string())
-        .bind(&e.login_time)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        if done.rows_affected() == 1 {
-            raised.push(Raised {
-                id: done.last_insert_rowid(),
-                kind,
-                event_id: e.event_id.clone(),
-                workspace_id: e.workspace_id.clone(),
-                client_ip: e.client_ip.clone(),
-                network: network.to_string(),
-                login_time: e.login_time.clone(),
-            });
+    for (e, network) in judged {
+        let mut kinds = Vec::new();
+        let applies: Vec<_> = allowed
+            .iter()
+            .filter(|(directory, _, _)| directory.is_empty() || *directory == e.directory_id)
+            .collect();
+        if !applies.is_empty()
+            && !applies
+                .iter()
+                .any(|(_, first, last)| first.as_str() <= e.ip_key.as_str() && e.ip_key.as_str() <= last.as_str())
+        {
+            kinds.push(AlertKind::Outside);
+        }
+        if let Some(since) = days_before(&e.login_time, NEW_NETWORK_DAYS) {
+            let (first, last) = key_range(network);
+            let (seen, same): (i64, i64) = sqlx::query_as(
+                "SELECT count(*), coalesce(sum(ip_key BETWEEN ? AND ?), 0) FROM access_events \
+                 WHERE workspace_id = ? AND login_time >= ? AND login_time < ? AND event_id <> ?",
+            )
+            .bind(&first)
+            .bind(&last)
+            .bind(&e.workspace_id)
+            .bind(&since)
+            .bind(&e.login_time)
+            .bind(&e.event_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if seen > 0 && same == 0 {
+                kinds.push(AlertKind::NewNetwork);
+            }
+        }
+        for kind in kinds {
+            let done = sqlx::query(
+                "INSERT INTO access_alerts (event_id, kind, workspace_id, directory_id, client_ip, network, login_time, \
+                 raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, kind) DO NOTHING",
+            )
+            .bind(&e.event_id)
+            .bind(kind.as_str())
+            .bind(&e.workspace_id)
+            .bind(&e.directory_id)
+            .bind(&e.client_ip)
+            .bind(network.to_string())
+            .bind(&e.login_time)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            if done.rows_affected() == 1 {
+                raised.push(Raised {
+                    id: done.last_insert_rowid(),
+                    kind,
+                    event_id: e.event_id.clone(),
+                    workspace_id: e.workspace_id.clone(),
+                    client_ip: e.client_ip.clone(),
+                    network: network.to_string(),
+                    login_time: e.login_time.clone(),
+                });
+            }
         }
     }
     Ok(raised)
