@@ -58,6 +58,8 @@ pub struct Access {
     pipeline: Pipeline,
     settings: AccessSettings,
     deliveries: Arc<Semaphore>,
+    /// When each token's use was last noted by this process (token hash → when).
+    noted: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 /// The audit record of a delivery (only refused ones are recorded).
@@ -88,6 +90,7 @@ impl Access {
             pipeline,
             settings,
             deliveries,
+            noted: Default::default(),
         }
     }
 
@@ -100,14 +103,12 @@ impl Access {
             .filter(|t| !t.is_empty());
         let found = match token {
             Some(token) => {
-                let now = SystemTime::now();
-                store::token_named(
-                    &self.db,
-                    &token_hash(token),
-                    &utc_text(now),
-                    &utc_text(now - Duration::from_secs(60)),
-                )
-                .await?
+                let hash = token_hash(token);
+                let name = store::live_token(&self.db, &hash).await?;
+                if name.is_some() {
+                    self.note_use(&hash).await?;
+                }
+                name
             }
             None => None,
         };
@@ -127,6 +128,20 @@ impl Access {
                 Err(self.pipeline.refuse(caller, &op, AppError::Unauthorized).await)
             }
         }
+    }
+
+    /// Notes a token's use, at most once a minute (a write per delivery would cost more than
+    /// storing its event).
+    async fn note_use(&self, hash: &str) -> AppResult<()> {
+        {
+            let mut noted = self.noted.lock().unwrap_or_else(|e| e.into_inner());
+            if noted.get(hash).is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
+                return Ok(());
+            }
+            noted.insert(hash.to_string(), std::time::Instant::now());
+        }
+        let now = SystemTime::now();
+        store::note_token_use(&self.db, hash, &utc_text(now), &utc_text(now - Duration::from_secs(60))).await
     }
 
     /// Refuses (and records) a delivery whose body is over [`MAX_DELIVERY_BYTES`].

@@ -87,12 +87,16 @@ pub fn network_of(ip: IpAddr) -> IpNet {
     IpNet::new(ip, prefix).expect("a valid prefix").trunc()
 }
 
-/// Raises the alerts of logins just stored (see the module's comment). The allowed networks
-/// are read once; each login with an address then costs one read of its WorkSpace's 30 days.
+/// Raises the alerts of logins just stored (see the module's comment), in a few statements
+/// whatever their number: the allowed networks are read once, the 30 days before each login
+/// of their WorkSpaces in one read per 300 WorkSpaces, and the alerts stored in one insert.
 pub async fn raise(conn: &mut SqliteConnection, events: &[&Event], now: &str) -> sqlx::Result<Vec<Raised>> {
-    let judged: Vec<(&Event, IpNet)> = events
+    let judged: Vec<(&Event, IpNet, String)> = events
         .iter()
-        .filter_map(|e| Some((*e, network_of(e.client_ip.trim().parse::<IpAddr>().ok()?))))
+        .filter_map(|e| {
+            let network = network_of(e.client_ip.trim().parse::<IpAddr>().ok()?);
+            Some((*e, network, days_before(&e.login_time, NEW_NETWORK_DAYS)?))
+        })
         .collect();
     if judged.is_empty() {
         return Ok(Vec::new());
@@ -101,64 +105,96 @@ pub async fn raise(conn: &mut SqliteConnection, events: &[&Event], now: &str) ->
         sqlx::query_as("SELECT directory_id, first_key, last_key FROM allowed_networks")
             .fetch_all(&mut *conn)
             .await?;
-    let mut raised = Vec::new();
-    for (e, network) in judged {
-        let mut kinds = Vec::new();
+    // Each WorkSpace's window: from 30 days before its earliest login here to its latest.
+    let mut windows: HashMap<&str, (String, String)> = HashMap::new();
+    for (e, _, since) in &judged {
+        let w = windows
+            .entry(e.workspace_id.as_str())
+            .or_insert_with(|| (since.clone(), e.login_time.clone()));
+        if *since < w.0 {
+            w.0 = since.clone();
+        }
+        if e.login_time > w.1 {
+            w.1 = e.login_time.clone();
+        }
+    }
+    let windows: Vec<(&str, (String, String))> = windows.into_iter().collect();
+    let mut before: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+    for chunk in windows.chunks(300) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT workspace_id, login_time, ip_key, event_id FROM access_events WHERE ");
+        for (i, (workspace, (from, to))) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(" OR ");
+            }
+            q.push("(workspace_id = ")
+                .push_bind(*workspace)
+                .push(" AND login_time >= ")
+                .push_bind(from.as_str())
+                .push(" AND login_time < ")
+                .push_bind(to.as_str())
+                .push(")");
+        }
+        let rows: Vec<(String, String, String, String)> = q.build_query_as().fetch_all(&mut *conn).await?;
+        for (workspace, time, key, event) in rows {
+            before.entry(workspace).or_default().push((time, key, event));
+        }
+    }
+    let mut alerts: Vec<(&Event, IpNet, AlertKind)> = Vec::new();
+    for (e, network, since) in &judged {
         let applies: Vec<_> = allowed
             .iter()
             .filter(|(directory, _, _)| directory.is_empty() || *directory == e.directory_id)
             .collect();
-        if !applies.is_empty()
-            && !applies
+        let inside = |first: &str, last: &str| first <= e.ip_key.as_str() && e.ip_key.as_str() <= last;
+        if !applies.is_empty() && !applies.iter().any(|(_, first, last)| inside(first, last)) {
+            alerts.push((e, *network, AlertKind::Outside));
+        }
+        let (first, last) = key_range(*network);
+        let earlier: Vec<&(String, String, String)> = before
+            .get(&e.workspace_id)
+            .into_iter()
+            .flatten()
+            .filter(|(time, _, event)| time >= since && *time < e.login_time && *event != e.event_id)
+            .collect();
+        if !earlier.is_empty() && !earlier.iter().any(|(_, key, _)| first <= *key && *key <= last) {
+            alerts.push((e, *network, AlertKind::NewNetwork));
+        }
+    }
+    let mut raised = Vec::new();
+    for chunk in alerts.chunks(1000) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO access_alerts (event_id, kind, workspace_id, directory_id, client_ip, network, login_time, \
+             raised_at) ",
+        );
+        q.push_values(chunk, |mut row, (e, network, kind)| {
+            row.push_bind(&e.event_id)
+                .push_bind(kind.as_str())
+                .push_bind(&e.workspace_id)
+                .push_bind(&e.directory_id)
+                .push_bind(&e.client_ip)
+                .push_bind(network.to_string())
+                .push_bind(&e.login_time)
+                .push_bind(now);
+        });
+        q.push(" ON CONFLICT (event_id, kind) DO NOTHING RETURNING id, event_id, kind");
+        let stored: Vec<(i64, String, String)> = q.build_query_as().fetch_all(&mut *conn).await?;
+        for (id, event_id, kind) in stored {
+            let Some((e, network, kind)) = chunk
                 .iter()
-                .any(|(_, first, last)| first.as_str() <= e.ip_key.as_str() && e.ip_key.as_str() <= last.as_str())
-        {
-            kinds.push(AlertKind::Outside);
-        }
-        if let Some(since) = days_before(&e.login_time, NEW_NETWORK_DAYS) {
-            let (first, last) = key_range(network);
-            let (seen, same): (i64, i64) = sqlx::query_as(
-                "SELECT count(*), coalesce(sum(ip_key BETWEEN ? AND ?), 0) FROM access_events \
-                 WHERE workspace_id = ? AND login_time >= ? AND login_time < ? AND event_id <> ?",
-            )
-            .bind(&first)
-            .bind(&last)
-            .bind(&e.workspace_id)
-            .bind(&since)
-            .bind(&e.login_time)
-            .bind(&e.event_id)
-            .fetch_one(&mut *conn)
-            .await?;
-            if seen > 0 && same == 0 {
-                kinds.push(AlertKind::NewNetwork);
-            }
-        }
-        for kind in kinds {
-            let done = sqlx::query(
-                "INSERT INTO access_alerts (event_id, kind, workspace_id, directory_id, client_ip, network, login_time, \
-                 raised_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id, kind) DO NOTHING",
-            )
-            .bind(&e.event_id)
-            .bind(kind.as_str())
-            .bind(&e.workspace_id)
-            .bind(&e.directory_id)
-            .bind(&e.client_ip)
-            .bind(network.to_string())
-            .bind(&e.login_time)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-            if done.rows_affected() == 1 {
-                raised.push(Raised {
-                    id: done.last_insert_rowid(),
-                    kind,
-                    event_id: e.event_id.clone(),
-                    workspace_id: e.workspace_id.clone(),
-                    client_ip: e.client_ip.clone(),
-                    network: network.to_string(),
-                    login_time: e.login_time.clone(),
-                });
-            }
+                .find(|(e, _, k)| e.event_id == event_id && k.as_str() == kind)
+            else {
+                continue;
+            };
+            raised.push(Raised {
+                id,
+                kind: *kind,
+                event_id: e.event_id.clone(),
+                workspace_id: e.workspace_id.clone(),
+                client_ip: e.client_ip.clone(),
+                network: network.to_string(),
+                login_time: e.login_time.clone(),
+            });
         }
     }
     Ok(raised)

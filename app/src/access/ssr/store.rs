@@ -228,25 +228,26 @@ pub async fn revoke_token(db: &Db, name: &str, by: &str, at: &str) -> AppResult<
     Ok(done.rows_affected() > 0)
 }
 
-/// The name of the live token with this hash, noting its use (at most once a minute).
-pub async fn token_named(db: &Db, hash: &str, now: &str, a_minute_ago: &str) -> AppResult<Option<String>> {
-    let name: Option<String> =
-        sqlx::query_scalar("SELECT name FROM ingest_tokens WHERE token_hash = ? AND revoked_at IS NULL")
-            .bind(hash)
-            .fetch_optional(db)
-            .await
-            .map_err(db_error)?;
-    if name.is_some() {
-        sqlx::query(
-            "UPDATE ingest_tokens SET last_used_at = ? WHERE token_hash = ? \
-             AND (last_used_at IS NULL OR last_used_at < ?)",
-        )
-        .bind(now)
+/// The name of the live token with this hash.
+pub async fn live_token(db: &Db, hash: &str) -> AppResult<Option<String>> {
+    sqlx::query_scalar("SELECT name FROM ingest_tokens WHERE token_hash = ? AND revoked_at IS NULL")
         .bind(hash)
-        .bind(a_minute_ago)
-        .execute(db)
+        .fetch_optional(db)
         .await
-        .map_err(db_error)?;
-    }
-    Ok(name)
+        .map_err(db_error)
+}
+
+/// Notes the use of the token with this hash (unless noted since `a_minute_ago`).
+pub async fn note_token_use(db: &Db, hash: &str, now: &str, a_minute_ago: &str) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE ingest_tokens SET last_used_at = ? WHERE token_hash = ? \
+         AND (last_used_at IS NULL OR last_used_at < ?)",
+    )
+    .bind(now)
+    .bind(hash)
+    .bind(a_minute_ago)
+    .execute(db)
+    .await
+    .map_err(db_error)?;
+    Ok(())
 }
