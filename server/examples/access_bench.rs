@@ -287,7 +287,7 @@ async fn main() {
         "access_events_ip",
         "access_events_unnamed",
     ] {
-        sqlx::query(&format!("DROP INDEX {name}")).execute(&db).await.unwrap();
+        sqlx::query(&format!("DROP INDEX IF EXISTS {name}")).execute(&db).await.unwrap();
     }
     let users: std::collections::HashMap<String, String> = portal
         .fleet
@@ -348,7 +348,8 @@ async fn main() {
     }
     let filled = started.elapsed();
     for (sql,) in &indexes {
-        sqlx::query(sql).execute(&db).await.unwrap();
+        let sql = sql.replacen("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1);
+        sqlx::query(&sql).execute(&db).await.unwrap();
     }
     let mut tx = db.begin().await.unwrap();
     for (ws, at) in &last {

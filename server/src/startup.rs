@@ -242,13 +242,19 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     })
 }
 
-/// The access events' upkeep: every few seconds, names the user of logins that arrived without
-/// one (from the fleet the pages read); hourly, prunes logins older than the retention.
+/// The access events' upkeep: names the user of logins that arrived without one, from the
+/// fleet the pages read — within 2 s of the first, then at most every 30 s while more arrive
+/// (each naming reads the whole fleet: a walk of DescribeWorkspaces); hourly, prunes logins
+/// older than the retention.
 fn access_upkeep(portal: Arc<Portal>) {
     let naming = portal.clone();
     tokio::spawn(async move {
+        let mut last_named: Option<std::time::Instant> = None;
         loop {
             tokio::time::sleep(Duration::from_secs(2)).await;
+            if last_named.is_some_and(|at| at.elapsed() < Duration::from_secs(30)) {
+                continue;
+            }
             match naming.access.has_unnamed().await {
                 Ok(false) => continue,
                 Ok(true) => {}
@@ -257,6 +263,7 @@ fn access_upkeep(portal: Arc<Portal>) {
                     continue;
                 }
             }
+            last_named = Some(std::time::Instant::now());
             let fleet = match naming.fleet.all().await {
                 Ok(fleet) => fleet,
                 Err(e) => {
