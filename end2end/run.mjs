@@ -102,6 +102,34 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
 }
 
+/**
+ * Presses Tab (or Shift+Tab) until the focused element matches `selector` (and has `text`, if
+ * given), checking at every stop on the way that the focused element shows its focus.
+ */
+async function tabTo(page, selector, { text, back = false, max = 120 } = {}) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    const stop = await page.evaluate(([selector, text]) => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return { none: true };
+      const style = getComputedStyle(el);
+      const visible = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== 'none';
+      const label = el.getAttribute('aria-label') ?? el.textContent.trim().slice(0, 40);
+      return { visible, what: `<${el.tagName.toLowerCase()}> ${label}`, matches: el.matches(selector) && (text == null || el.textContent.trim() === text) };
+    }, [selector, text ?? null]);
+    if (!stop.none) assert.ok(stop.visible, `the focus is visible on ${stop.what}`);
+    if (stop.matches) return;
+  }
+  assert.fail(`Tab never reached ${selector}${text ? ` "${text}"` : ''}`);
+}
+
+/** What has the focus: its tag and text. */
+const focused = (page) => page.evaluate(() => ({
+  tag: document.activeElement?.tagName.toLowerCase(),
+  text: document.activeElement?.textContent.trim(),
+  inDialog: !!document.activeElement?.closest('.dialog'),
+}));
+
 // Tests only: the pages' CSP refuses inline scripts, which is how axe-core is injected.
 const newContext = () => browser.newContext({ viewport: { width: 1400, height: 900 }, bypassCSP: true });
 
@@ -586,6 +614,72 @@ test('users: the admin adds and changes users; a viewer sees no destructive butt
   await v.goto(`${base}/audit`);
   assert.match(v.url(), /\/login\?next=%2Faudit$/);
   await viewer.close();
+});
+
+test('keyboard only: sign in, filter the fleet, select with Space, a dialog that keeps and gives back the focus, a bulk reboot, a tag', async () => {
+  const context = await newContext();
+  const page = await open('/login', context);
+  await tabTo(page, 'input[name=name]');
+  await page.keyboard.type('admin');
+  await tabTo(page, 'input[name=password]');
+  await page.keyboard.type(ADMIN_PASSWORD);
+  await page.keyboard.press('Enter');
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  await page.waitForSelector('body[data-hydrated="true"]');
+
+  await tabTo(page, 'nav a[href="/workspaces"]');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/workspaces$/);
+  await page.locator('table.fleet tbody tr').first().waitFor();
+  await tabTo(page, 'select[name=state]');
+  await page.keyboard.type('AVAILABLE');
+  assert.equal(await page.locator('select[name=state]').inputValue(), 'AVAILABLE');
+  await tabTo(page, 'button[type=submit]', { text: 'Apply filters' });
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/state=AVAILABLE/);
+  await page.waitForFunction(() => [...document.querySelectorAll('table.fleet tbody tr [data-state]')].every((b) => b.dataset.state === 'AVAILABLE'));
+
+  // Select two rows with Space.
+  await tabTo(page, 'table.fleet tbody tr:nth-child(1) input[type=checkbox]');
+  await page.keyboard.press('Space');
+  await tabTo(page, 'table.fleet tbody tr:nth-child(2) input[type=checkbox]');
+  await page.keyboard.press('Space');
+  await page.getByText('2 selected').waitFor();
+
+  // A dialog: the focus moves into it, Tab stays inside, Escape closes it and gives the focus back.
+  await tabTo(page, '.bulk-bar button', { text: 'Request terminate', back: true });
+  await page.keyboard.press('Enter');
+  await page.locator('.dialog').waitFor();
+  await page.waitForFunction(() => document.activeElement?.tagName === 'TEXTAREA' && !!document.activeElement.closest('.dialog'));
+  await page.keyboard.type('keyboard journey: not sent');
+  for (let i = 0; i < 6; i++) {
+    await page.keyboard.press(i % 2 ? 'Shift+Tab' : 'Tab');
+    assert.ok((await focused(page)).inDialog, 'Tab stays inside the dialog');
+  }
+  await shot(page, '15-keyboard-dialog');
+  await page.keyboard.press('Escape');
+  await page.locator('.dialog').waitFor({ state: 'detached' });
+  assert.deepEqual(await focused(page), { tag: 'button', text: 'Request terminate', inDialog: false });
+
+  // The bulk reboot, from the keyboard.
+  await tabTo(page, '.bulk-bar button', { text: 'Reboot', back: true });
+  await page.keyboard.press('Enter');
+  await page.locator('.batch-result h2', { hasText: 'Reboot: 2 accepted' }).waitFor();
+
+  // Open a WorkSpace, add a tag.
+  await tabTo(page, 'table.fleet tbody tr:nth-child(1) a.mono');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/workspaces\/ws-/);
+  await page.waitForSelector('form.inline-form input[name=key]');
+  await tabTo(page, 'form.inline-form input[name=key]');
+  await page.keyboard.type('Journey');
+  await tabTo(page, 'form.inline-form input[name=value]');
+  await page.keyboard.type('keyboard');
+  await page.keyboard.press('Enter');
+  await page.locator('table.tags tr', { hasText: 'Journey' }).waitFor();
+  assert.match(await page.locator('table.tags tr', { hasText: 'Journey' }).textContent(), /keyboard/);
+  await shot(page, '16-keyboard-tag');
+  await context.close();
 });
 
 test('a page whose code fails to load is loaded from the server instead of left dead', async () => {

@@ -12,6 +12,30 @@ CREATE TABLE workspace_last_login (
 INSERT INTO workspace_last_login (workspace_id, login_time, client_ip)
     SELECT workspace_id, MAX(login_time), client_ip FROM access_events GROUP BY workspace_id;
 
+-- Logins counted per hour and platform, and per day and client network (/24, /64; the chart's
+-- key: a prefix of `ip_key`, '' without an address), kept by the insert of each new login: the
+-- charts of a search that sets only a range of whole days read these, not the logins.
+CREATE TABLE access_hourly (
+    hour     TEXT    NOT NULL,                    -- 2026-11-22T10
+    platform TEXT    NOT NULL,
+    logins   INTEGER NOT NULL,
+    PRIMARY KEY (hour, platform)
+) WITHOUT ROWID;
+CREATE TABLE access_daily_networks (
+    day     TEXT    NOT NULL,                     -- 2026-11-22
+    network TEXT    NOT NULL,
+    logins  INTEGER NOT NULL,
+    PRIMARY KEY (day, network)
+) WITHOUT ROWID;
+INSERT INTO access_hourly (hour, platform, logins)
+    SELECT substr(login_time, 1, 13), platform, count(*) FROM access_events GROUP BY 1, 2;
+INSERT INTO access_daily_networks (day, network, logins)
+    SELECT substr(login_time, 1, 10),
+           CASE WHEN ip_key = '' THEN '' WHEN substr(ip_key, 1, 24) = '00000000000000000000ffff'
+                THEN substr(ip_key, 1, 30) ELSE substr(ip_key, 1, 16) END,
+           count(*)
+    FROM access_events GROUP BY 1, 2;
+
 -- A named network logins are allowed from: for every directory (`directory_id` empty) or one.
 -- `first_key`/`last_key` are the network's first and last address as `access_events.ip_key`.
 CREATE TABLE allowed_networks (

@@ -32,13 +32,7 @@ fn plural(n: usize, one: &str) -> String {
     format!("{n} {one}{}", if n == 1 { "" } else { "s" })
 }
 
-fn utc(text: &str) -> String {
-    text.replace('T', " ")
-        .trim_end_matches('Z')
-        .get(..16)
-        .unwrap_or(text)
-        .to_string()
-}
+use crate::ui::utc_minute as utc;
 
 // ---------------------------------------------------------------------------------------------
 // The list
@@ -631,6 +625,8 @@ pub fn RequestDialog(
         reason.set(String::new());
         glass.set(false);
     };
+    // Keyboard: focus moves in and back out; Escape closes; Tab stays inside.
+    crate::ui::dialog_focus(Signal::derive(move || requesting.with(Option::is_some)));
     let may_break_glass = Resource::new(
         || (),
         |_| async move {
@@ -647,7 +643,7 @@ pub fn RequestDialog(
             view! {
                 <div class="dialog-backdrop">
                     <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="request-title"
-                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }>
+                        on:keydown=move |ev| crate::ui::on_dialog_key(&ev, close)>
                         <h2 id="request-title">{format!("Request: {} {}", action.label(), plural(count, "WorkSpace"))}</h2>
                         <p>{format!(
                             "{} needs a second person's approval here. Reviewers see each WorkSpace as it is now; \
@@ -655,7 +651,7 @@ pub fn RequestDialog(
                             action.api_name()
                         )}</p>
                         <label>{format!("Reason (at least {MIN_REASON} characters; reviewers read it)")}
-                            <textarea rows="3" maxlength="2000" autofocus prop:value=move || reason.get()
+                            <textarea rows="3" maxlength="2000" prop:value=move || reason.get()
                                 on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
                         </label>
                         <Transition fallback=|| ()>

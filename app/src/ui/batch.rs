@@ -66,43 +66,8 @@ pub fn ConfirmDialog(
         confirming.set(None);
         typed.set(String::new());
     };
-    // Keyboard: Escape closes; Tab and Shift+Tab stay inside the dialog.
-    let input_ref = NodeRef::<leptos::html::Input>::new();
-    let cancel_ref = NodeRef::<leptos::html::Button>::new();
-    let confirm_ref = NodeRef::<leptos::html::Button>::new();
-    let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        use leptos::wasm_bindgen::JsValue;
-        use leptos::web_sys::HtmlElement;
-        match ev.key().as_str() {
-            "Escape" => close(),
-            "Tab" => {
-                let (Some(input), Some(cancel), Some(confirm)) = (input_ref.get(), cancel_ref.get(), confirm_ref.get())
-                else {
-                    return;
-                };
-                let first: HtmlElement = input.into();
-                let last: HtmlElement = if confirm.disabled() {
-                    cancel.into()
-                } else {
-                    confirm.into()
-                };
-                let active = document().active_element();
-                let is = |el: &HtmlElement| {
-                    active
-                        .as_ref()
-                        .is_some_and(|a| AsRef::<JsValue>::as_ref(a) == AsRef::<JsValue>::as_ref(el))
-                };
-                if ev.shift_key() && is(&first) {
-                    ev.prevent_default();
-                    let _ = last.focus();
-                } else if !ev.shift_key() && is(&last) {
-                    ev.prevent_default();
-                    let _ = first.focus();
-                }
-            }
-            _ => {}
-        }
-    };
+    // Keyboard: focus moves in and back out; Escape closes; Tab stays inside.
+    super::dialog_focus(Signal::derive(move || confirming.with(Option::is_some)));
     move || {
         confirming.get().map(|action| {
             let word = action.confirmation_word().unwrap_or_default();
@@ -110,19 +75,19 @@ pub fn ConfirmDialog(
             view! {
                 <div class="dialog-backdrop">
                     <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title" aria-describedby="confirm-text"
-                        on:keydown=on_key>
+                        on:keydown=move |ev| super::on_dialog_key(&ev, close)>
                         <h2 id="confirm-title">{format!("{} {count} WorkSpace{}?", action.label(), if count == 1 { "" } else { "s" })}</h2>
                         <p id="confirm-text" class="warning">{action.warning().unwrap_or_default()}</p>
                         {(action == BatchAction::Rebuild && count > 1).then(|| view! {
                             <p>"The API rebuilds one WorkSpace per call; the portal sends them one after the other."</p>
                         })}
                         <label>{format!("Type {word} to confirm")}
-                            <input type="text" autocomplete="off" autofocus node_ref=input_ref prop:value=move || typed.get()
+                            <input type="text" autocomplete="off" prop:value=move || typed.get()
                                 on:input=move |ev| typed.set(event_target_value(&ev))/>
                         </label>
                         <div class="dialog-actions">
-                            <button type="button" class="button" node_ref=cancel_ref on:click=move |_| close()>"Cancel"</button>
-                            <button type="button" class="button danger" node_ref=confirm_ref disabled=move || typed.get().trim() != word
+                            <button type="button" class="button" on:click=move |_| close()>"Cancel"</button>
+                            <button type="button" class="button danger" disabled=move || typed.get().trim() != word
                                 on:click=move |_| {
                                     batch.dispatch((action, ids.get_untracked(), Some(typed.get_untracked())));
                                     close();

@@ -2,8 +2,10 @@
 //! property lists, and (in [`batch`]) the batch-action result and confirmation dialog.
 
 mod batch;
+mod dialog;
 
 pub use batch::{batch_action, BatchActionHandle, BatchResult, ConfirmDialog};
+pub use dialog::{dialog_focus, on_dialog_key};
 
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -117,6 +119,25 @@ pub fn StateBadge(state: WorkspaceState) -> impl IntoView {
     };
     let name = state.as_str().to_string();
     view! { <span class=format!("badge badge-{kind}") data-state=name.clone()>{name.clone()}</span> }
+}
+
+/// A stored UTC time (`2026-11-22T10:00:30.123Z`) as the pages show it, to the second:
+/// `2026-11-22 10:00:30`.
+pub fn utc_second(text: &str) -> String {
+    utc_to(text, 19)
+}
+
+/// The same, to the minute: `2026-11-22 10:00`.
+pub fn utc_minute(text: &str) -> String {
+    utc_to(text, 16)
+}
+
+fn utc_to(text: &str, len: usize) -> String {
+    text.replace('T', " ")
+        .trim_end_matches('Z')
+        .get(..len)
+        .unwrap_or(text)
+        .to_string()
 }
 
 /// An error as the user should see it: what went wrong and what to do.

@@ -72,26 +72,15 @@ fn client_ip(h: u64, home: u64) -> String {
     }
 }
 
-/// An RFC 3339 time of epoch seconds (and milliseconds), UTC.
+/// An RFC 3339 time of epoch seconds (and milliseconds), UTC: `2018-07-01T17:52:51.595Z`.
 pub fn rfc3339(epoch: i64, millis: u32) -> String {
-    let days = epoch.div_euclid(86_400);
-    let secs = epoch.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    const FORM: &[time::format_description::FormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    time::OffsetDateTime::from_unix_timestamp(epoch)
+        .map(|t| t + time::Duration::milliseconds(i64::from(millis)))
+        .ok()
+        .and_then(|t| t.format(FORM).ok())
+        .unwrap_or_default()
 }
 
 impl Store {

@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 
 use app::access::ssr::{event, Access, AccessSettings};
-use app::audit::ssr::{AuditKey, AuditLog, AuditSettings};
-use app::error::AppError;
-use app::ssr::{db, Caller, Pipeline, PipelineSettings};
+use app::audit::ssr::AuditLog;
+use app::ssr::Caller;
+
+use super::finish;
 use clap::Subcommand;
 
 use crate::Config;
@@ -38,38 +39,8 @@ pub enum AccessCommand {
 
 /// The Access service and its audit log, for a command beside the portal.
 async fn service(config: &Config) -> std::io::Result<(Access, AuditLog)> {
-    let db = db::open_for_command(&config.database_url)
-        .await
-        .map_err(|e| std::io::Error::other(format!("database {}: {e} (see --database-url)", config.database_url)))?;
-    let key = AuditKey::load_or_create(&config.audit_key_file)?;
-    let audit = AuditLog::open_appender(db.clone(), AuditSettings::new(key))
-        .await
-        .map_err(|e| std::io::Error::other(format!("audit log: {e}")))?;
-    let pipeline = Pipeline::new(audit.clone(), PipelineSettings::default());
+    let (db, pipeline, audit) = super::recorded(config).await?;
     Ok((Access::new(db, pipeline, AccessSettings::default()), audit))
-}
-
-/// The exit code of a finished command (2: refused input, 1: other failure), once its records
-/// are sealed.
-async fn finish<T>(audit: &AuditLog, result: Result<T, AppError>, done: impl FnOnce(T)) -> i32 {
-    if let Err(e) = audit.settled().await.and(audit.checkpoint().await) {
-        eprintln!("the outcome could not be recorded: {e}");
-        return 1;
-    }
-    match result {
-        Ok(value) => {
-            done(value);
-            0
-        }
-        Err(e @ (AppError::Validation { .. } | AppError::NotFound { .. } | AppError::Conflict { .. })) => {
-            eprintln!("refused: {e}");
-            2
-        }
-        Err(e) => {
-            eprintln!("failed: {e}");
-            1
-        }
-    }
 }
 
 pub async fn run_ingest_token_command(config: &Config, command: &IngestTokenCommand) -> std::io::Result<i32> {

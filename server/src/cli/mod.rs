@@ -8,10 +8,49 @@ mod users;
 pub use access::{run_access_command, run_ingest_token_command, AccessCommand, IngestTokenCommand};
 pub use users::{run_user_command, UserCommand};
 
-use app::audit::ssr::{self as audit, AuditKey, ExportFormat, Filter};
-use app::ssr::db;
+use app::audit::ssr::{self as audit, AuditKey, AuditLog, AuditSettings, ExportFormat, Filter};
+use app::error::AppError;
+use app::ssr::{db, Pipeline, PipelineSettings};
 
 use crate::config::{AuditCommand, Config};
+
+/// The database, the request pipeline and the audit log of a command that changes something:
+/// it is recorded like a request made through the portal.
+async fn recorded(config: &Config) -> std::io::Result<(db::Db, Pipeline, AuditLog)> {
+    let db = db::open_for_command(&config.database_url)
+        .await
+        .map_err(|e| std::io::Error::other(format!("database {}: {e} (see --database-url)", config.database_url)))?;
+    let key = AuditKey::load_or_create(&config.audit_key_file)?;
+    let audit = AuditLog::open_appender(db.clone(), AuditSettings::new(key))
+        .await
+        .map_err(|e| std::io::Error::other(format!("audit log: {e}")))?;
+    let pipeline = Pipeline::new(audit.clone(), PipelineSettings::default());
+    Ok((db, pipeline, audit))
+}
+
+/// The exit code of a finished command (2: refused input, 1: other failure), once its records
+/// are sealed by the audit writer and a checkpoint signed over them (the portal's writer may not
+/// know the chain moved on).
+async fn finish<T>(audit: &AuditLog, result: Result<T, AppError>, done: impl FnOnce(T)) -> i32 {
+    if let Err(e) = audit.settled().await.and(audit.checkpoint().await) {
+        eprintln!("the outcome could not be recorded: {e}");
+        return 1;
+    }
+    match result {
+        Ok(value) => {
+            done(value);
+            0
+        }
+        Err(e @ (AppError::Validation { .. } | AppError::NotFound { .. } | AppError::Conflict { .. })) => {
+            eprintln!("refused: {e}");
+            2
+        }
+        Err(e) => {
+            eprintln!("failed: {e}");
+            1
+        }
+    }
+}
 
 /// `workspaces-portal audit …`: returns the process exit code.
 pub async fn run_audit_command(config: &Config, command: &AuditCommand) -> std::io::Result<i32> {

@@ -6,10 +6,8 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use app::audit::ssr::{AuditKey, AuditLog, AuditSettings};
-use app::error::AppError;
 use app::identity::ssr::{Identity, IdentitySettings};
-use app::ssr::{db, Caller, Pipeline, PipelineSettings};
+use app::ssr::Caller;
 use clap::Subcommand;
 
 use crate::Config;
@@ -69,14 +67,7 @@ fn read_password() -> std::io::Result<String> {
 
 /// Runs a user command; returns the process exit code (2: refused input, 1: other failure).
 pub async fn run_user_command(config: &Config, command: &UserCommand) -> std::io::Result<i32> {
-    let db = db::open_for_command(&config.database_url)
-        .await
-        .map_err(|e| std::io::Error::other(format!("database {}: {e} (see --database-url)", config.database_url)))?;
-    let key = AuditKey::load_or_create(&config.audit_key_file)?;
-    let audit = AuditLog::open_appender(db.clone(), AuditSettings::new(key))
-        .await
-        .map_err(|e| std::io::Error::other(format!("audit log: {e}")))?;
-    let pipeline = Pipeline::new(audit.clone(), PipelineSettings::default());
+    let (db, pipeline, audit) = super::recorded(config).await?;
     let identity = Identity::new(db, pipeline, IdentitySettings::default())
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -124,26 +115,5 @@ pub async fn run_user_command(config: &Config, command: &UserCommand) -> std::io
             )
         }
     };
-    // The outcome is sealed by the audit writer: wait for it before the process ends, and sign a
-    // checkpoint over it (the portal's writer may not know the chain moved on).
-    if let Err(e) = audit.settled().await.and(audit.checkpoint().await) {
-        eprintln!("the outcome could not be recorded: {e}");
-        return Ok(1);
-    }
-    match result {
-        Ok(()) => {
-            eprintln!("done: {event}");
-            Ok(0)
-        }
-        Err(e @ AppError::Validation { .. })
-        | Err(e @ AppError::NotFound { .. })
-        | Err(e @ AppError::Conflict { .. }) => {
-            eprintln!("refused: {e}");
-            Ok(2)
-        }
-        Err(e) => {
-            eprintln!("failed: {e}");
-            Ok(1)
-        }
-    }
+    Ok(super::finish(&audit, result, |()| eprintln!("done: {event}")).await)
 }

@@ -39,13 +39,7 @@ const PRODUCTS: &[&str] = &[
     "Teradici PCoIP Zero Client, Teradici PCoIP Desktop Client, or Dell Wyse PCoIP Client",
 ];
 
-fn utc(text: &str) -> String {
-    text.replace('T', " ")
-        .trim_end_matches('Z')
-        .get(..19)
-        .unwrap_or(text)
-        .to_string()
-}
+use crate::ui::utc_second as utc;
 
 #[component]
 pub fn AccessLoginsPage() -> impl IntoView {

@@ -400,11 +400,18 @@ impl Access {
     /// name, so it is not looked for again). Gives how many logins were named.
     pub async fn name_users(&self, users: impl Fn(&str) -> Option<String>) -> AppResult<u64> {
         let mut named = 0;
-        for workspace in store::unnamed(&self.db, 500).await? {
-            let user = users(&workspace).unwrap_or_default();
-            named += store::name_user(&self.db, &workspace, &user).await?;
+        // Each round names every WorkSpace it finds (an unknown one gets an empty name), so
+        // the rounds end.
+        loop {
+            let unnamed = store::unnamed(&self.db, 500).await?;
+            if unnamed.is_empty() {
+                return Ok(named);
+            }
+            for workspace in unnamed {
+                let user = users(&workspace).unwrap_or_default();
+                named += store::name_user(&self.db, &workspace, &user).await?;
+            }
         }
-        Ok(named)
     }
 
     /// Whether some logins still wait for their user's name.

@@ -69,6 +69,51 @@ pub async fn note_last_logins(conn: &mut SqliteConnection, events: &[&Event]) ->
     Ok(())
 }
 
+/// The chart's network of a login: a prefix of its `ip_key` — 30 hex digits for an IPv4 /24
+/// (mapped into IPv6), 16 for an IPv6 /64, empty without an address. The same as [`NETWORK_SQL`].
+pub fn chart_network(ip_key: &str) -> &str {
+    match ip_key {
+        "" => "",
+        k if k.starts_with("00000000000000000000ffff") => k.get(..30).unwrap_or(k),
+        k => k.get(..16).unwrap_or(k),
+    }
+}
+
+/// [`chart_network`] in SQL.
+const NETWORK_SQL: &str = "CASE WHEN ip_key = '' THEN '' WHEN substr(ip_key, 1, 24) = '00000000000000000000ffff' \
+                           THEN substr(ip_key, 1, 30) ELSE substr(ip_key, 1, 16) END";
+
+/// Adds new logins to the charts' counts (per hour and platform, per day and network).
+pub async fn count_logins(conn: &mut SqliteConnection, events: &[&Event]) -> sqlx::Result<()> {
+    let mut hourly: HashMap<(&str, &str), i64> = HashMap::new();
+    let mut networks: HashMap<(&str, &str), i64> = HashMap::new();
+    for e in events {
+        *hourly
+            .entry((e.login_time.get(..13).unwrap_or_default(), e.platform.as_str()))
+            .or_default() += 1;
+        *networks
+            .entry((e.login_time.get(..10).unwrap_or_default(), chart_network(&e.ip_key)))
+            .or_default() += 1;
+    }
+    for (table, key, counts) in [
+        ("access_hourly", "hour, platform", hourly),
+        ("access_daily_networks", "day, network", networks),
+    ] {
+        let rows: Vec<((&str, &str), i64)> = counts.into_iter().collect();
+        for chunk in rows.chunks(1000) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} ({key}, logins) "));
+            q.push_values(chunk, |mut row, ((a, b), n)| {
+                row.push_bind(*a).push_bind(*b).push_bind(*n);
+            });
+            q.push(format!(
+                " ON CONFLICT ({key}) DO UPDATE SET logins = logins + excluded.logins"
+            ));
+            q.build().execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
 /// An alert just raised, for the webhook.
 #[derive(Clone, Debug)]
 pub struct Raised {
@@ -226,13 +271,24 @@ impl LastLogins {
     }
 }
 
-/// Deletes alerts about logins older than `before`.
+/// Deletes alerts about logins older than `before`, and the charts' counts of the hours and
+/// days before its own.
 pub async fn prune(db: &Db, before: &str) -> AppResult<u64> {
     let done = sqlx::query("DELETE FROM access_alerts WHERE login_time < ?")
         .bind(before)
         .execute(db)
         .await
         .map_err(db_error)?;
+    for (sql, key) in [
+        ("DELETE FROM access_hourly WHERE hour < ?", before.get(..13)),
+        ("DELETE FROM access_daily_networks WHERE day < ?", before.get(..10)),
+    ] {
+        sqlx::query(sql)
+            .bind(key.unwrap_or_default())
+            .execute(db)
+            .await
+            .map_err(db_error)?;
+    }
     Ok(done.rows_affected())
 }
 
@@ -587,28 +643,89 @@ fn chart_days(from: Option<&str>, to: Option<&str>) -> AppResult<(Date, Date)> {
     Ok((first, last))
 }
 
+/// Logins per key (an hour, a network).
+type Counts = Vec<(String, i64)>;
+
+/// Whether the charts of `filter` can be read from the counts: it sets nothing but a range of
+/// whole days.
+fn counted(filter: &store::Filter) -> bool {
+    let whole_day = |t: &Option<String>| t.as_ref().is_none_or(|t| t.get(10..) == Some("T00:00:00.000Z"));
+    let store::Filter {
+        workspace,
+        user,
+        directory,
+        ip,
+        platform,
+        product,
+        from,
+        to,
+        before: _,
+    } = filter;
+    [workspace, user, directory, platform, product]
+        .iter()
+        .all(|f| f.is_none())
+        && ip.is_none()
+        && whole_day(from)
+        && whole_day(to)
+}
+
 async fn charts(db: &Db, filter: &store::Filter, first: Date, last: Date) -> AppResult<Charts> {
-    let grouped = |select: &str, group: &str| {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {select}, count(*) FROM access_events"));
-        store::push_filter(&mut q, filter);
-        q.push(format!(" GROUP BY {group}"));
-        q
+    let (per_day, per_hour, per_network): (Vec<(String, String, i64)>, Counts, Counts) = if counted(filter) {
+        // The counts: a few rows per hour and day, however many logins.
+        let bound = |t: &Option<String>, len: usize, none: &str| {
+            t.as_deref().and_then(|t| t.get(..len)).unwrap_or(none).to_string()
+        };
+        let (from_hour, to_hour) = (bound(&filter.from, 13, ""), bound(&filter.to, 13, "~"));
+        let (from_day, to_day) = (bound(&filter.from, 10, ""), bound(&filter.to, 10, "~"));
+        let per_day = sqlx::query_as(
+            "SELECT substr(hour, 1, 10), platform, sum(logins) FROM access_hourly \
+                 WHERE hour >= ? AND hour < ? GROUP BY 1, 2",
+        )
+        .bind(&from_hour)
+        .bind(&to_hour)
+        .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+        let per_hour = sqlx::query_as(
+            "SELECT substr(hour, 12, 2), sum(logins) FROM access_hourly WHERE hour >= ? AND hour < ? GROUP BY 1",
+        )
+        .bind(&from_hour)
+        .bind(&to_hour)
+        .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+        let per_network = sqlx::query_as(
+            "SELECT network, sum(logins) FROM access_daily_networks WHERE day >= ? AND day < ? \
+                 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+        )
+        .bind(&from_day)
+        .bind(&to_day)
+        .fetch_all(db)
+        .await
+        .map_err(db_error)?;
+        (per_day, per_hour, per_network)
+    } else {
+        let grouped = |select: &str, group: &str| {
+            let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {select}, count(*) FROM access_events"));
+            store::push_filter(&mut q, filter);
+            q.push(format!(" GROUP BY {group}"));
+            q
+        };
+        let per_day = grouped("substr(login_time, 1, 10), platform", "1, 2")
+            .build_query_as()
+            .fetch_all(db)
+            .await
+            .map_err(db_error)?;
+        let per_hour = grouped("substr(login_time, 12, 2)", "1")
+            .build_query_as()
+            .fetch_all(db)
+            .await
+            .map_err(db_error)?;
+        let mut top = grouped(NETWORK_SQL, "1");
+        top.push(" ORDER BY 2 DESC, 1 LIMIT 10");
+        let per_network = top.build_query_as().fetch_all(db).await.map_err(db_error)?;
+        (per_day, per_hour, per_network)
     };
-    let per_day: Vec<(String, String, i64)> = grouped("substr(login_time, 1, 10), platform", "1, 2")
-        .build_query_as()
-        .fetch_all(db)
-        .await
-        .map_err(db_error)?;
-    let per_hour: Vec<(String, i64)> = grouped("substr(login_time, 12, 2)", "1")
-        .build_query_as()
-        .fetch_all(db)
-        .await
-        .map_err(db_error)?;
-    let network = "CASE WHEN ip_key = '' THEN '' WHEN substr(ip_key, 1, 24) = '00000000000000000000ffff' \
-                   THEN substr(ip_key, 1, 30) ELSE substr(ip_key, 1, 16) END";
-    let mut top = grouped(network, "1");
-    top.push(" ORDER BY 2 DESC, 1 LIMIT 10");
-    let per_network: Vec<(String, i64)> = top.build_query_as().fetch_all(db).await.map_err(db_error)?;
 
     let mut platforms: Vec<(String, u64)> = Vec::new();
     for (_, platform, n) in &per_day {
@@ -685,6 +802,15 @@ mod tests {
         let v6 = ip_key("2001:db8:1:2::9".parse().unwrap());
         assert_eq!(network_label(&v6[..16]), "2001:db8:1:2::/64");
         assert_eq!(network_label(""), "no address");
+    }
+
+    #[test]
+    fn the_chart_network_of_a_key_is_its_24_or_64_prefix() {
+        let v4 = ip_key("198.51.100.7".parse().unwrap());
+        assert_eq!(chart_network(&v4), &v4[..30]);
+        let v6 = ip_key("2001:db8:1:2::9".parse().unwrap());
+        assert_eq!(chart_network(&v6), &v6[..16]);
+        assert_eq!(chart_network(""), "");
     }
 
     #[test]

@@ -16,7 +16,8 @@ fn db_error(e: sqlx::Error) -> AppError {
 }
 
 /// Stores `events` (already checked) in one transaction — a few statements, not one per event —
-/// with what a new login changes: its WorkSpace's last login and the alerts it raises. Gives how many were new, how many were
+/// with what a new login changes: its WorkSpace's last login, the charts' counts and the alerts
+/// it raises. Gives how many were new, how many were
 /// there already (by `id`), and the alerts raised.
 pub async fn insert(
     db: &Db,
@@ -54,6 +55,7 @@ pub async fn insert(
     // The new events, each once (an array may hold one twice).
     let fresh: Vec<&Event> = events.iter().filter(|e| new_ids.remove(&e.event_id)).collect();
     review::note_last_logins(&mut tx, &fresh).await.map_err(db_error)?;
+    review::count_logins(&mut tx, &fresh).await.map_err(db_error)?;
     let raised = review::raise(&mut tx, &fresh, received_at).await.map_err(db_error)?;
     tx.commit().await.map_err(db_error)?;
     Ok((fresh.len(), events.len() - fresh.len(), raised))

@@ -278,7 +278,7 @@ fn FleetTable(
                     <td class="mono">{w.ip_address.clone().unwrap_or_default()}</td>
                     <td class="mono">{w.computer_name.clone().unwrap_or_default()}</td>
                     <td class="nowrap" data-last-login=w.last_login.clone().unwrap_or_default()>{match &w.last_login {
-                        Some(at) => Either::Left(view! { <span class="mono">{at.replace('T', " ").get(..16).unwrap_or_default().to_string()}</span> }),
+                        Some(at) => Either::Left(view! { <span class="mono">{crate::ui::utc_minute(at)}</span> }),
                         None => Either::Right(view! { <span class="muted">"never"</span> }),
                     }}</td>
                 </tr>
