@@ -539,7 +539,7 @@ test('access review: the logins charted, an alert from outside the allowed netwo
   const all = await list({});
   assert.equal(never, all.filter((w) => w.last_login == null).length);
   assert.ok(never < all.length, 'most WorkSpaces have logins');
-  await shot(fleet, '14-fleet-never-logged-in');
+  await shot(fleet, '14-fleet-no-login-received');
   await fleet.close();
 });
 

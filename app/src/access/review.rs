@@ -75,6 +75,8 @@ pub struct AccessAlert {
     pub raised_at: String,
     pub acknowledged_at: Option<String>,
     pub acknowledged_by: Option<String>,
+    /// Why `--alert-webhook` could not be posted to, if it could not.
+    pub webhook_error: Option<String>,
 }
 
 /// The alerts page's view, in the URL.

@@ -134,7 +134,12 @@ pub async fn export_access(State(state): State<AppState>, request: axum::http::R
         Err(refused) => return refused.into_response(),
     };
     let caller = state.portal.pipeline.caller_of(&parts);
-    match state.portal.access.export(&caller, &params).await {
+    match state
+        .portal
+        .access
+        .export(&caller, &state.portal.exports, &params)
+        .await
+    {
         Ok((format, chunks)) => attachment("logins", format.extension(), format.content_type(), streamed(chunks)),
         Err(e) => e.into_response(),
     }

@@ -79,12 +79,17 @@ async fn alerts_are_raised_for_outside_and_new_networks_and_not_for_allowed_ones
         login("e6", ws, "2026-11-05T10:00:00Z", ""),
         // IPv6, allowed nowhere, a new /64.
         login("e7", ws, "2026-11-06T09:00:00Z", "2001:db8:1:2::5"),
-        // A month and more after its last login from the branch: the branch's /24 is new again,
-        // but allowed.
+        // A month and more after its last login: allowed (HQ, its directory's), and no login in
+        // the 30 days before to differ from.
         login("e8", ws, "2026-12-20T09:00:00Z", "198.51.100.8"),
+        // An IPv4 address written as IPv6 is that address: the branch's /24, used before.
+        login("e9", ws, "2026-11-07T09:00:00Z", "::ffff:203.0.113.7"),
+        // Another WorkSpace whose only earlier login had no address: no habits to differ from.
+        login("f1", "ws-abcdefgh2", "2026-11-01T09:00:00Z", ""),
+        login("f2", "ws-abcdefgh2", "2026-11-02T09:00:00Z", "203.0.113.50"),
     ];
     let (status, answer) = deliver(&p, Some(&token), Value::Array(events.clone()).to_string()).await;
-    assert_eq!((status, answer["accepted"].as_u64()), (200, Some(8)), "{answer}");
+    assert_eq!((status, answer["accepted"].as_u64()), (200, Some(11)), "{answer}");
     let expected: BTreeSet<(String, String)> = [
         ("e3", "outside"),
         ("e3", "new-network"),
@@ -452,5 +457,12 @@ async fn racing_duplicate_deliveries_store_each_event_exactly_once() {
         .await
         .unwrap();
     assert_eq!(last, 40, "one last login per WorkSpace");
+    let counted: (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT sum(logins) FROM access_hourly), (SELECT sum(logins) FROM access_daily_networks)",
+    )
+    .fetch_one(p.db())
+    .await
+    .unwrap();
+    assert_eq!(counted, (300, 300), "the charts' counts hold each event once");
     eprintln!("{overloaded} deliveries were answered 429 and retried");
 }

@@ -146,7 +146,8 @@ fn AlertTable(
             view! {
                 <tr data-alert=a.id.to_string() data-kind=a.kind.as_str()>
                     <td class="mono nowrap">{utc(&a.login_time)}</td>
-                    <td><span class=kind>{a.kind.label()}</span></td>
+                    <td><span class=kind>{a.kind.label()}</span>
+                        {a.webhook_error.clone().map(|e| view! { <p class="hint">{format!("Not posted to the webhook: {e}")}</p> })}</td>
                     <td><a class="mono" href=format!("/workspaces/{}", a.workspace_id)>{a.workspace_id.clone()}</a></td>
                     <td>{a.user_name.clone().unwrap_or_else(|| "—".into())}</td>
                     <td class="mono">{a.client_ip.clone()}</td>

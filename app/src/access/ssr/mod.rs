@@ -304,9 +304,12 @@ impl Access {
     /// `GET /api/access/export?format=csv|ndjson&<the logins page's search>`: checks the caller
     /// and the search, then streams every matching login (newest first) in chunks through the
     /// returned channel, read in keyset pages so memory stays flat.
+    /// Exports run a few at a time, one per user (`exports`, shared with the audit log's), and
+    /// stop when their reader takes nothing for 30 s.
     pub async fn export(
         &self,
         caller: &Caller,
+        exports: &crate::audit::ssr::Exports,
         params: &[(String, String)],
     ) -> AppResult<(LoginFormat, tokio::sync::mpsc::Receiver<Result<Vec<u8>, String>>)> {
         let recorded: serde_json::Map<String, Value> = params.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
@@ -320,12 +323,19 @@ impl Access {
             )?;
             let query =
                 <AccessQuery as crate::url::UrlQuery>::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            Ok(ExportStart(format, filter_of(&query)?))
+            let filter = filter_of(&query)?;
+            let who = caller
+                .user()
+                .map(|u| u.name.clone())
+                .unwrap_or_else(|| caller.source_ip.clone());
+            Ok(ExportStart(format, filter, exports.start(&who)?))
         };
-        let ExportStart(format, mut filter) = self.pipeline.run(caller, op, checked).await?;
+        let ExportStart(format, mut filter, turn) = self.pipeline.run(caller, op, checked).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let db = self.db.clone();
         tokio::spawn(async move {
+            let _turn = turn;
+            let hand_over = crate::audit::ssr::query::hand_over;
             let mut buf = Vec::with_capacity(80 * 1024);
             if format == LoginFormat::Csv {
                 buf.extend_from_slice(LOGIN_CSV_HEADER.as_bytes());
@@ -342,7 +352,7 @@ impl Access {
                     format.write(&mut buf, login);
                 }
                 let last = rows.last().map(|(id, l)| (l.login_time.clone(), *id));
-                if buf.len() >= 64 * 1024 && tx.send(Ok(std::mem::take(&mut buf))).await.is_err() {
+                if buf.len() >= 64 * 1024 && !hand_over(&tx, std::mem::take(&mut buf)).await {
                     return;
                 }
                 match last {
@@ -351,7 +361,7 @@ impl Access {
                 }
             }
             if !buf.is_empty() {
-                let _ = tx.send(Ok(buf)).await;
+                hand_over(&tx, buf).await;
             }
         });
         Ok((format, rx))
@@ -419,17 +429,18 @@ impl Access {
         Ok(!store::unnamed(&self.db, 1).await?.is_empty())
     }
 
-    /// Deletes the logins older than the retention; gives how many.
+    /// Deletes the logins older than the retention, by whole days (UTC) so that the charts'
+    /// daily counts go with them; gives how many.
     pub async fn prune(&self) -> AppResult<u64> {
         let keep = Duration::from_secs(u64::from(self.settings.retention_days) * 86_400);
         let cutoff = SystemTime::now().checked_sub(keep).unwrap_or(SystemTime::UNIX_EPOCH);
-        let cutoff = utc_text(cutoff);
+        let cutoff = format!("{}T00:00:00.000Z", &utc_text(cutoff)[..10]);
         review::prune(&self.db, &cutoff).await?;
         store::prune(&self.db, &cutoff).await
     }
 }
 
-struct ExportStart(LoginFormat, store::Filter);
+struct ExportStart(LoginFormat, store::Filter, crate::audit::ssr::ExportTurn);
 
 impl Audited for ExportStart {}
 

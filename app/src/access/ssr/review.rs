@@ -139,7 +139,8 @@ pub async fn raise(conn: &mut SqliteConnection, events: &[&Event], now: &str) ->
     let judged: Vec<(&Event, IpNet, String)> = events
         .iter()
         .filter_map(|e| {
-            let network = network_of(e.client_ip.trim().parse::<IpAddr>().ok()?);
+            // `::ffff:192.0.2.1` is the IPv4 address it maps (as `ip_key` and the charts see it).
+            let network = network_of(e.client_ip.trim().parse::<IpAddr>().ok()?.to_canonical());
             Some((*e, network, days_before(&e.login_time, NEW_NETWORK_DAYS)?))
         })
         .collect();
@@ -200,7 +201,10 @@ pub async fn raise(conn: &mut SqliteConnection, events: &[&Event], now: &str) ->
             .get(&e.workspace_id)
             .into_iter()
             .flatten()
-            .filter(|(time, _, event)| time >= since && *time < e.login_time && *event != e.event_id)
+            // A login without an address says nothing of the WorkSpace's networks.
+            .filter(|(time, key, event)| {
+                !key.is_empty() && time >= since && *time < e.login_time && *event != e.event_id
+            })
             .collect();
         if !earlier.is_empty() && !earlier.iter().any(|(_, key, _)| first <= *key && *key <= last) {
             alerts.push((e, *network, AlertKind::NewNetwork));
@@ -271,8 +275,8 @@ impl LastLogins {
     }
 }
 
-/// Deletes alerts about logins older than `before`, and the charts' counts of the hours and
-/// days before its own.
+/// Deletes alerts about logins older than `before` (a midnight), and the charts' counts of the
+/// hours and days before it.
 pub async fn prune(db: &Db, before: &str) -> AppResult<u64> {
     let done = sqlx::query("DELETE FROM access_alerts WHERE login_time < ?")
         .bind(before)
@@ -359,6 +363,12 @@ impl Access {
             let (first_day, last_day) = chart_days(filter.from.as_deref(), filter.to.as_deref())?;
             if filter.from.is_none() {
                 filter.from = Some(format!("{first_day}T00:00:00.000Z"));
+            }
+            // Logins after the last day charted (a client's clock ahead) are not counted.
+            if filter.to.is_none() {
+                if let Some(after) = last_day.next_day() {
+                    filter.to = Some(format!("{}T00:00:00.000Z", after.format(DAY).unwrap_or_default()));
+                }
             }
             charts(&self.db, &filter, first_day, last_day).await
         };
@@ -570,7 +580,7 @@ async fn networks(db: &Db) -> AppResult<Vec<AllowedNetwork>> {
 async fn alerts(db: &Db, all: bool, before: Option<(String, i64)>, limit: usize) -> AppResult<Vec<AccessAlert>> {
     let mut q = QueryBuilder::<Sqlite>::new(
         "SELECT a.id, a.kind, a.event_id, a.workspace_id, a.directory_id, e.user_name, a.client_ip, a.network, \
-         a.login_time, a.raised_at, a.acknowledged_at, a.acknowledged_by FROM access_alerts a \
+         a.login_time, a.raised_at, a.acknowledged_at, a.acknowledged_by, a.webhook_error FROM access_alerts a \
          LEFT JOIN access_events e ON e.event_id = a.event_id WHERE 1 = 1",
     );
     if !all {
@@ -604,6 +614,7 @@ async fn alerts(db: &Db, all: bool, before: Option<(String, i64)>, limit: usize)
                 raised_at: r.get("raised_at"),
                 acknowledged_at: r.get("acknowledged_at"),
                 acknowledged_by: r.get("acknowledged_by"),
+                webhook_error: r.get("webhook_error"),
             })
         })
         .collect())

@@ -138,7 +138,7 @@ pub async fn export_for(
 
 struct ExportStart(ExportFormat, Filter, ExportTurn);
 
-/// Exports running at once: a few in all, one per user; the rest are told to try again (each
+/// Exports running at once (the audit log's and the logins'): a few in all, one per user; the rest are told to try again (each
 /// holds a reader's attention for as long as the reader takes, never a database connection).
 pub struct Exports {
     all: std::sync::Arc<tokio::sync::Semaphore>,
@@ -158,7 +158,7 @@ impl Default for Exports {
 }
 
 impl Exports {
-    fn start(&self, who: &str) -> AppResult<ExportTurn> {
+    pub(crate) fn start(&self, who: &str) -> AppResult<ExportTurn> {
         let busy = |message: String| crate::error::AppError::TooManyRequests {
             message,
             retry_after: Some(10),
@@ -184,7 +184,7 @@ impl Exports {
 }
 
 /// A running export's place; freed when the export ends.
-struct ExportTurn {
+pub(crate) struct ExportTurn {
     _permit: tokio::sync::OwnedSemaphorePermit,
     running: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     who: String,

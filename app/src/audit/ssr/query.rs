@@ -356,12 +356,12 @@ const EXPORT_BATCH: i64 = 2_000;
 pub const EXPORT_STALL: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Hands a chunk to the export's reader; `false` when the reader went away or stalled.
-async fn hand_over(out: &mpsc::Sender<Result<Vec<u8>, String>>, chunk: Vec<u8>) -> bool {
+pub(crate) async fn hand_over(out: &mpsc::Sender<Result<Vec<u8>, String>>, chunk: Vec<u8>) -> bool {
     match tokio::time::timeout(EXPORT_STALL, out.send(Ok(chunk))).await {
         Ok(Ok(())) => true,
         Ok(Err(_)) => false,
         Err(_) => {
-            tracing::warn!("an audit export stopped: its reader took nothing for {EXPORT_STALL:?}");
+            tracing::warn!("an export stopped: its reader took nothing for {EXPORT_STALL:?}");
             false
         }
     }

@@ -125,7 +125,7 @@ fn Filters(query: FleetQuery, data: FleetPage) -> impl IntoView {
         .unwrap_or_default();
     let mut idle_choices: Vec<(String, String)> = vec![
         (String::new(), "Any".into()),
-        ("never".into(), "Never logged in".into()),
+        ("never".into(), "No login received".into()),
     ];
     for days in [7, 14, 30, 60, 90] {
         idle_choices.push((days.to_string(), format!("No login for {days} days")));
