@@ -466,3 +466,44 @@ async fn racing_duplicate_deliveries_store_each_event_exactly_once() {
     assert_eq!(counted, (300, 300), "the charts' counts hold each event once");
     eprintln!("{overloaded} deliveries were answered 429 and retried");
 }
+
+/// `--alert-webhook`: each new alert is posted (JSON with a `text` line); a post the webhook
+/// refuses is shown on its alert.
+#[tokio::test]
+async fn each_new_alert_is_posted_to_the_webhook_and_a_refused_post_is_shown() {
+    let (url, mut posted) = crate::approvals::receiver(404).await;
+    let mut config = crate::harness::fleet_config(2, 50);
+    config.alert_webhook = Some(url.parse().unwrap());
+    let p = TestPortal::start(config).await;
+    let admin = p.signed_in("admin", Role::Admin, "api-test").await;
+    let token = make_token(&admin, "eventbridge").await;
+    let added = admin
+        .form(
+            "access/networks/add",
+            &[("name", "Branch"), ("cidr", "203.0.113.0/24"), ("directory", "")],
+        )
+        .await;
+    assert_eq!(added.status, 200);
+    let event = login("w1", "ws-hooked001", "2026-11-03T09:00:00Z", "192.0.2.44");
+    assert_eq!(deliver(&p, Some(&token), event.to_string()).await.0, 200);
+    let body = tokio::time::timeout(Duration::from_secs(5), posted.recv())
+        .await
+        .expect("the alert is posted")
+        .unwrap();
+    assert_eq!(body["kind"], "outside");
+    assert_eq!(body["workspaceId"], "ws-hooked001");
+    assert_eq!(body["clientIpAddress"], "192.0.2.44");
+    assert!(body["text"].as_str().unwrap().contains("ws-hooked001"), "{body}");
+    // Delivered again: no second alert, no second post.
+    assert_eq!(deliver(&p, Some(&token), event.to_string()).await.0, 200);
+    let mut shown = Value::Null;
+    for _ in 0..100 {
+        shown = admin.form("access/alerts/list", &[]).await.body["items"][0]["webhook_error"].clone();
+        if !shown.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(shown.as_str().unwrap_or_default().contains("404"), "{shown}");
+    assert!(posted.try_recv().is_err(), "posted once");
+}

@@ -587,7 +587,7 @@ async fn without_break_glass_enabled_nobody_breaks_glass() {
 }
 
 /// A local webhook receiver: every body posted, and the status it answers.
-async fn receiver(status: u16) -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
+pub(crate) async fn receiver(status: u16) -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let app = axum::Router::new().route(
         "/hook",
