@@ -15,19 +15,14 @@ use std::time::{Duration, Instant, SystemTime};
 use app::identity::Role;
 use clap::Parser;
 use portal_server::{start, Config};
+
+mod common;
+
+use common::{Client, PASSWORD};
 use serde_json::{json, Value};
 
-const PASSWORD: &str = "correct horse battery staple";
 const WORKSPACES: usize = 10_000;
 const PLATFORMS: &[&str] = &["Windows", "OSX", "Web", "iOS", "Linux", "Android"];
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 /// A cheap deterministic mix (splitmix64).
 fn mix(mut x: u64) -> u64 {
@@ -61,50 +56,6 @@ fn ip_of(h: u64) -> String {
             (h >> 32) % 0xffff,
             h % 250 + 2
         ),
-    }
-}
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Client {
-    async fn form(&self, endpoint: &str, args: &[(&str, &str)]) -> (u16, Value) {
-        let body: String = args
-            .iter()
-            .map(|(k, v)| format!("{}={}", app::url::encode(k), app::url::encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let response = self
-            .http
-            .post(format!("{}/api/{endpoint}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    /// p50 and p95 of `n` sequential calls.
-    async fn timed(&self, what: &str, n: usize, endpoint: &str, args: &[(&str, &str)]) {
-        let mut times = Vec::with_capacity(n);
-        let mut rows = 0;
-        for _ in 0..n {
-            let started = Instant::now();
-            let (status, body) = self.form(endpoint, args).await;
-            times.push(started.elapsed());
-            assert_eq!(status, 200, "{what}: {body}");
-            rows = body["items"].as_array().map_or(0, |a| a.len());
-        }
-        times.sort();
-        println!(
-            "| {what} | {} | {} | {rows} |",
-            ms(percentile(&times, 0.5)),
-            ms(percentile(&times, 0.95))
-        );
     }
 }
 

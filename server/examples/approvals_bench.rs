@@ -12,66 +12,11 @@ use std::time::{Duration, Instant};
 use app::identity::Role;
 use clap::Parser;
 use portal_server::{start, Config};
-use serde_json::{json, Value};
+use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery staple";
+mod common;
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Client {
-    async fn signed_in(base: &str, name: &str) -> Client {
-        let client = Client {
-            http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
-            base: base.to_string(),
-        };
-        let (status, _) = client
-            .form("auth/sign-in", &[("name", name), ("password", PASSWORD)])
-            .await;
-        assert_eq!(status, 200, "{name} signs in");
-        client
-    }
-
-    async fn form(&self, endpoint: &str, args: &[(&str, &str)]) -> (u16, Value) {
-        let body: String = args
-            .iter()
-            .map(|(k, v)| format!("{}={}", app::url::encode(k), app::url::encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let response = self
-            .http
-            .post(format!("{}/api/{endpoint}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn json(&self, endpoint: &str, args: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}/api/{endpoint}", self.base))
-            .json(&args)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
+use common::{ms, percentile, Client, PASSWORD};
 
 #[tokio::main]
 async fn main() {
