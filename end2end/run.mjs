@@ -26,6 +26,51 @@ const pageErrors = [];
 const a11yViolations = [];
 const axeSource = readFileSync(path.join(root, 'end2end', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
+/**
+ * Installed in every page (tests only): WCAG contrast of what axe-core does not judge — an
+ * element as it is now (hovered, focused, disabled), and its focus ring against what is behind it.
+ */
+function contrastKit() {
+  const parse = (c) => {
+    const m = c.match(/rgba?\(([^)]+)\)/);
+    if (!m) return { r: 0, g: 0, b: 0, a: 0 };
+    const [r, g, b, a = 1] = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+    return { r, g, b, a };
+  };
+  const mix = (top, under, a = top.a) => ({ r: top.r * a + under.r * (1 - a), g: top.g * a + under.g * (1 - a), b: top.b * a + under.b * (1 - a), a: 1 });
+  const behind = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) layers.push(getComputedStyle(e));
+    return layers.reverse().reduce((under, s) => {
+      const bg = parse(s.backgroundColor);
+      return mix(mix(bg, under), under, Number(s.opacity));
+    }, { r: 255, g: 255, b: 255, a: 1 });
+  };
+  const luminance = ({ r, g, b }) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const ratio = (x, y) => { const [hi, lo] = [luminance(x), luminance(y)].sort((p, q) => q - p); return (hi + 0.05) / (lo + 0.05); };
+  window.contrast = {
+    /** The text of `el` against its own background, both seen through its and its parents' opacity. */
+    text(el) {
+      const under = behind(el.parentElement);
+      const style = getComputedStyle(el);
+      let o = 1;
+      for (let e = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity);
+      const bg = mix(parse(style.backgroundColor), under);
+      return ratio(mix(mix(parse(style.color), bg), under, o), mix(bg, under, o));
+    },
+    /** The focus ring (outline) of `el` against what is behind it; 0 when it has none. */
+    ring(el) {
+      const style = getComputedStyle(el);
+      if (style.outlineStyle === 'none' || parseFloat(style.outlineWidth) < 2) return 0;
+      const under = behind(el.parentElement);
+      return ratio(mix(parse(style.outlineColor), under), under);
+    },
+  };
+}
+
 /** Runs axe-core on the page as it is now; notes what is serious or critical, with `what`. */
 async function checkA11y(page, what = new URL(page.url()).pathname) {
   await page.addScriptTag({ content: axeSource });
@@ -112,12 +157,11 @@ async function tabTo(page, selector, { text, back = false, max = 120 } = {}) {
     const stop = await page.evaluate(([selector, text]) => {
       const el = document.activeElement;
       if (!el || el === document.body) return { none: true };
-      const style = getComputedStyle(el);
-      const visible = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== 'none';
       const label = el.getAttribute('aria-label') ?? el.textContent.trim().slice(0, 40);
-      return { visible, what: `<${el.tagName.toLowerCase()}> ${label}`, matches: el.matches(selector) && (text == null || el.textContent.trim() === text) };
+      return { ring: window.contrast.ring(el), what: `<${el.tagName.toLowerCase()}> ${label}`, matches: el.matches(selector) && (text == null || el.textContent.trim() === text) };
     }, [selector, text ?? null]);
-    if (!stop.none) assert.ok(stop.visible, `the focus is visible on ${stop.what}`);
+    // WCAG 1.4.11: the focus ring is seen at 3:1 at least against what is around it.
+    if (!stop.none) assert.ok(stop.ring >= 3, `the focus is visible on ${stop.what} (ring contrast ${stop.ring.toFixed(2)}:1)`);
     if (stop.matches) return;
   }
   assert.fail(`Tab never reached ${selector}${text ? ` "${text}"` : ''}`);
@@ -131,7 +175,11 @@ const focused = (page) => page.evaluate(() => ({
 }));
 
 // Tests only: the pages' CSP refuses inline scripts, which is how axe-core is injected.
-const newContext = () => browser.newContext({ viewport: { width: 1400, height: 900 }, bypassCSP: true });
+const newContext = async () => {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, bypassCSP: true });
+  await context.addInitScript(contrastKit);
+  return context;
+};
 
 /** Adds a user on the users page, as the admin. */
 async function addUser(name, role, password) {
@@ -680,6 +728,49 @@ test('keyboard only: sign in, filter the fleet, select with Space, a dialog that
   assert.match(await page.locator('table.tags tr', { hasText: 'Journey' }).textContent(), /keyboard/);
   await shot(page, '16-keyboard-tag');
   await context.close();
+});
+
+test('hover, focus and disabled: badges, links and buttons keep AA contrast in every state', async () => {
+  const problems = [];
+  for (const url of ['/', '/workspaces', '/approvals', '/access/alerts', '/audit']) {
+    const page = await open(url);
+    if (url === '/workspaces') await page.locator('table.fleet tbody tr').first().waitFor();
+    // Focus: every stop of a full round of Tab, its text and its ring.
+    const first = await page.evaluate(() => document.activeElement?.outerHTML);
+    for (let i = 0; i < 400; i++) {
+      await page.keyboard.press('Tab');
+      const stop = await page.evaluate(() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return null;
+        const text = el.matches('input, select, textarea') || !el.textContent.trim() ? null : window.contrast.text(el);
+        return { key: el.outerHTML.slice(0, 120), ring: window.contrast.ring(el), text, what: `<${el.tagName.toLowerCase()}${el.type ? ` type=${el.type}` : ""} class="${el.className}"> ${el.textContent.trim().slice(0, 30)}`, outline: getComputedStyle(el).outline };
+      });
+      if (!stop) break;
+      if (i > 0 && stop.key === first) break;
+      if (stop.ring < 3) problems.push(`${url} focused ${stop.what}: ring ${stop.ring.toFixed(2)}:1 (${stop.outline})`);
+      if (stop.text != null && stop.text < 4.5) problems.push(`${url} focused ${stop.what}: text ${stop.text.toFixed(2)}:1`);
+    }
+    // Hover, and at rest for what axe-core leaves out (disabled buttons): one of each kind.
+    const kinds = await page.evaluate(() => {
+      const seen = new Map();
+      document.querySelectorAll('a, button, .badge, summary').forEach((el, i) => {
+        const box = el.getBoundingClientRect();
+        if (!el.textContent.trim() || box.width === 0 || box.right <= 0) return; // hidden, or off screen (the skip link)
+        const key = `${el.tagName}.${el.className}.${el.disabled ? 'disabled' : ''}.${el.closest('.topbar, thead, tbody, .bulk-bar')?.className ?? ''}`;
+        if (!seen.has(key)) { seen.set(key, i); el.dataset.contrastSample = String(i); }
+      });
+      return [...seen.values()];
+    });
+    for (const i of kinds) {
+      const sample = page.locator(`[data-contrast-sample="${i}"]`);
+      await sample.hover({ force: true });
+      const found = await sample.evaluate((el) => ({ text: window.contrast.text(el), what: `<${el.tagName.toLowerCase()} class="${el.className}"${el.disabled ? ' disabled' : ''}> ${el.textContent.trim().slice(0, 30)}` }));
+      if (found.text < 4.5) problems.push(`${url} hovered ${found.what}: text ${found.text.toFixed(2)}:1`);
+    }
+    assert.ok(kinds.length > 5, `${url}: samples of links, buttons and badges were found`);
+    await page.close();
+  }
+  assert.deepEqual(problems, []);
 });
 
 test('a page whose code fails to load is loaded from the server instead of left dead', async () => {
