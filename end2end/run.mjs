@@ -95,7 +95,7 @@ before(async () => {
   // A database and audit key of its own, so runs never touch ./data.
   const data = mkdtempSync(path.join(os.tmpdir(), 'portal-e2e-'));
   // The emulator's control endpoints let a journey change a WorkSpace behind the portal's back.
-  server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--emulator-transition-delay-ms', '1500', '--fleet-cache-ms', '0',
+  server = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--emulator-transition-delay-ms', '1500', '--inventory-max-calls-per-sec', '50', '--inventory-transitional-ms', '500',
     '--emulator-control', '--database-url', `sqlite://${data}/portal.db`, '--audit-key-file', `${data}/audit.key`], {
     cwd: root, stdio: ['ignore', 'inherit', 'pipe'], env: { ...process.env, RUST_LOG: 'warn,portal_server::startup=info' },
   });

@@ -28,7 +28,7 @@ async fn main() {
     config.audit_key_file = dir.join("audit.key");
     config.emulator_seed_workspaces = Some(600);
     config.emulator_transition_delay_ms = 60_000;
-    config.fleet_cache_ms = 0;
+    config.inventory_max_calls_per_sec = 1000.0;
     let running = start(config).await.expect("the portal starts");
     let base = format!("http://{}", running.addr);
     let users = running.portal.identity.users();

@@ -229,7 +229,7 @@ async fn main() {
     config.database_url = url.clone();
     config.audit_key_file = key_file.clone().into();
     config.emulator_transition_delay_ms = 100;
-    config.fleet_cache_ms = 0;
+    config.inventory_max_calls_per_sec = 1000.0;
     let running = portal_server::start(config).await.unwrap();
     let base = format!("http://{}", running.addr);
     // Signed in as an operator, as a real user would be.

@@ -67,11 +67,21 @@ pub struct Config {
     #[arg(long, env = "PORTAL_EMULATOR_SEED_WORKSPACES")]
     pub emulator_seed_workspaces: Option<usize>,
 
-    /// How long, in milliseconds, a walk of the whole fleet counts as fresh. An older walk is
-    /// still shown while a fresh one runs in the background; 0 walks on every request.
-    /// Changes made through the portal are visible at once regardless.
-    #[arg(long, env = "PORTAL_FLEET_CACHE_MS", default_value_t = 2000)]
-    pub fleet_cache_ms: u64,
+    /// The inventory: a full sweep of the fleet (DescribeWorkspaces, 25 per call) starts this
+    /// many seconds after the previous one started (at once, if it took longer).
+    #[arg(long, env = "PORTAL_INVENTORY_SWEEP_SECS", default_value_t = 300)]
+    pub inventory_sweep_secs: u64,
+
+    /// The inventory sync's calls to AWS, at most, per second (sweeps, re-reads of WorkSpaces
+    /// in transition, tags and connection status). Re-reads after a write made through the
+    /// portal, and *Refresh now*, are made at once besides.
+    #[arg(long, env = "PORTAL_INVENTORY_MAX_CALLS_PER_SEC", default_value_t = 2.0, value_parser = parse_call_rate)]
+    pub inventory_max_calls_per_sec: f64,
+
+    /// How often, in milliseconds, the sync re-reads WorkSpaces in a transitional state
+    /// (PENDING, STARTING, STOPPING, REBOOTING, REBUILDING, TERMINATING).
+    #[arg(long, env = "PORTAL_INVENTORY_TRANSITIONAL_MS", default_value_t = 3000)]
+    pub inventory_transitional_ms: u64,
 
     /// Also append every signed audit checkpoint to this file (one JSON line each), outside the
     /// database: `audit verify --checkpoint-log FILE` then proves nothing before them was cut
@@ -200,6 +210,15 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         return Err(format!("'{text}': between 1 second and 30 days"));
     }
     Ok(std::time::Duration::from_secs(seconds))
+}
+
+fn parse_call_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && (0.01..=10_000.0).contains(&rate) => Ok(rate),
+        _ => Err(format!(
+            "'{text}': calls per second, between 0.01 and 10000 (e.g. 2 or 0.5)"
+        )),
+    }
 }
 
 fn parse_webhook(text: &str) -> Result<url::Url, String> {

@@ -6,12 +6,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::access::ssr::review::LastLogins;
 use app::access::ssr::{Access, AccessSettings};
 use app::approvals::ssr::Approvals;
 use app::audit::ssr::{AuditLog, AuditSettings};
 use app::catalog::ssr::Catalog;
-use app::fleet::ssr::{Fleet, FleetSettings};
+use app::fleet::ssr::{Fleet, Inventory, Sync, SyncSettings};
 use app::identity::ssr::{Identity, IdentitySettings};
 use app::ssr::{workspaces, AppState, Pipeline, PipelineSettings, Portal};
 use aws_config::BehaviorVersion;
@@ -147,16 +146,19 @@ pub async fn services(config: &Config) -> std::io::Result<(Portal, Option<Embedd
     .await
     .map_err(failed("users"))?;
     let catalog = Arc::new(Catalog::new(client.clone(), pipeline.clone(), Duration::from_secs(60)));
-    let fleet = Fleet::new(
+    let inventory = Inventory::new(db.clone());
+    let sync = Arc::new(Sync::new(
         client.clone(),
-        pipeline.clone(),
         catalog.clone(),
-        LastLogins::new(db.clone()),
-        FleetSettings {
-            walk_ttl: Duration::from_millis(config.fleet_cache_ms),
+        inventory.clone(),
+        SyncSettings {
+            sweep_every: Duration::from_secs(config.inventory_sweep_secs),
+            max_calls_per_sec: config.inventory_max_calls_per_sec,
+            transitional_every: Duration::from_millis(config.inventory_transitional_ms),
             ..Default::default()
         },
-    );
+    ));
+    let fleet = Fleet::new(client.clone(), pipeline.clone(), catalog.clone(), inventory, sync);
     let approvals = Arc::new(Approvals::new(
         db.clone(),
         pipeline.clone(),
@@ -203,6 +205,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
              (the link works once; or use `workspaces-portal user add --role admin`)"
         );
     }
+    // The inventory's one background sync.
+    tokio::spawn(portal.fleet.sync().run());
     // Hourly: forget expired sessions.
     let upkeep = portal.clone();
     tokio::spawn(async move {

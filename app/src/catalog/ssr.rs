@@ -62,13 +62,9 @@ impl Catalog {
         let op = Operation::aws_read(ListDirectories::PATH, "DescribeWorkspaceDirectories", json!({}));
         let work = async {
             let mut directories = self.fetch_directories().await?;
-            let workspaces = fleet.all().await?;
-            let mut counts: HashMap<&DirectoryId, usize> = HashMap::new();
-            for w in workspaces.iter() {
-                *counts.entry(&w.directory_id).or_default() += 1;
-            }
+            let counts = fleet.per_directory().await?;
             for d in &mut directories {
-                d.workspace_count = counts.get(&d.id).copied().unwrap_or(0);
+                d.workspace_count = counts.get(d.id.as_str()).copied().unwrap_or(0);
             }
             directories.sort_by(|a, b| a.alias.cmp(&b.alias));
             Ok(directories)

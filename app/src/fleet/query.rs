@@ -191,6 +191,9 @@ pub struct FleetPage {
     /// Choices for the directory and bundle filters.
     pub directories: Vec<Choice>,
     pub bundles: Vec<Choice>,
+    /// How fresh the inventory is.
+    #[serde(default)]
+    pub sync: super::SyncHealth,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

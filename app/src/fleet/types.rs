@@ -291,6 +291,12 @@ pub struct WorkspaceDetail {
     pub workspace: WorkspaceSummary,
     pub tags: Vec<Tag>,
     pub connection: Option<ConnectionStatus>,
+    /// Seconds since this WorkSpace was last read from AWS.
+    #[serde(default)]
+    pub read_secs_ago: u64,
+    /// Its tags have not been read yet (shown as such, not as "no tags").
+    #[serde(default)]
+    pub tags_pending: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -299,9 +305,59 @@ pub struct Count {
     pub count: usize,
 }
 
+/// How the inventory's sync is doing: how fresh the pages are, and what it costs in AWS calls.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncHealth {
+    /// Seconds since the last complete sweep of the fleet ended (`None`: none yet).
+    pub synced_secs_ago: Option<u64>,
+    /// Sweeps of the whole fleet completed so far.
+    pub completed_sweeps: u64,
+    /// A sweep is under way, `sweep_calls` pages into it.
+    pub sweeping: bool,
+    pub sweep_calls: u64,
+    /// The last complete sweep: how long it took and how many calls it made.
+    pub last_sweep_ms: Option<u64>,
+    pub last_sweep_calls: Option<u64>,
+    /// Failed calls since the inventory was made, and the last one.
+    pub errors: u64,
+    pub last_error: Option<String>,
+    pub last_error_secs_ago: Option<u64>,
+    /// Calls this process made to AWS for the inventory in the last minute, and the limit.
+    pub calls_last_minute: usize,
+    pub max_calls_per_sec: f64,
+    /// WorkSpaces whose tags and connection status are still to be read (new or changed
+    /// ones): until then the tag filters do not match them.
+    #[serde(default)]
+    pub details_due: u64,
+}
+
+impl SyncHealth {
+    /// "synced 40 s ago", or what the first sweep has done.
+    pub fn freshness(&self) -> String {
+        match (self.synced_secs_ago, self.sweeping) {
+            (Some(ago), _) => format!("synced {}", ago_text(ago)),
+            (None, true) => format!("first sync under way ({} pages read)", self.sweep_calls),
+            (None, false) => "not synced yet".to_string(),
+        }
+    }
+}
+
+/// "just now", "40 s ago", "3 min ago", "2 h ago", "4 days ago".
+pub fn ago_text(secs: u64) -> String {
+    match secs {
+        0..=1 => "just now".to_string(),
+        2..=119 => format!("{secs} s ago"),
+        120..=7_199 => format!("{} min ago", secs / 60),
+        7_200..=172_799 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
 /// The fleet at a glance, for the overview page.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FleetOverview {
+    #[serde(default)]
+    pub sync: SyncHealth,
     pub total: usize,
     pub by_state: Vec<Count>,
     pub by_directory: Vec<Count>,

@@ -28,7 +28,9 @@ pub fn test_config() -> Config {
     config.audit_key_file = dir.join("audit.key");
     config.emulator_seed_workspaces = Some(6);
     config.emulator_transition_delay_ms = 50;
-    config.fleet_cache_ms = 0;
+    // The inventory's sync as fast as the emulator answers, WorkSpaces in transition re-read often.
+    config.inventory_max_calls_per_sec = 1000.0;
+    config.inventory_transitional_ms = 100;
     config.readiness_cache_secs = 0;
     // Tests deliver the access events they need themselves.
     config.emulator_access_events_days = 0;
@@ -54,7 +56,9 @@ impl TestPortal {
     pub async fn start(config: Config) -> Self {
         let running = start(config.clone()).await.expect("the portal starts");
         let base = format!("http://{}", running.addr);
-        TestPortal { running, config, base }
+        let portal = TestPortal { running, config, base };
+        portal.synced().await;
+        portal
     }
 
     /// A portal with `seed` WorkSpaces and an administrator signed in (named `admin`).
@@ -66,6 +70,24 @@ impl TestPortal {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Has a sweep of the whole fleet start now (after the one under way, if any) and waits
+    /// until it is complete and every new or changed WorkSpace's tags are read: the inventory
+    /// then holds what the emulator holds now.
+    pub async fn synced(&self) {
+        let sync = self.running.portal.fleet.sync();
+        let health = sync.health().await.expect("sync health");
+        let target = health.completed_sweeps + 1 + u64::from(health.sweeping);
+        sync.sweep_soon();
+        for _ in 0..1500 {
+            let now = sync.health().await.expect("sync health");
+            if now.completed_sweeps >= target && now.details_due == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no sweep of the fleet completed within 30 s");
     }
 
     /// The portal's database, for what a test reads directly.

@@ -156,7 +156,7 @@ async fn run(portal: &Arc<Portal>, request: &Stored) -> Result<Vec<ItemResult>, 
                 .pipeline
                 .run(&caller, op, async {
                     let outcomes = fleet.send_action(action, &send).await;
-                    fleet.invalidate();
+                    fleet.reread(&send).await;
                     Ok(Sent {
                         items: outcomes.into_iter().map(item_of).collect(),
                     })

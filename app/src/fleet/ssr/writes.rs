@@ -95,7 +95,7 @@ impl Fleet {
                 }
             }
             let items = self.send_action(action, &ids).await;
-            self.invalidate();
+            self.reread(&ids).await;
             Ok(BatchOutcome { action, items })
         };
         self.pipeline.run(caller, op, work).await
@@ -142,7 +142,7 @@ impl Fleet {
             .send()
             .await
             .map_err(|e| sdk_error("ModifyWorkspaceProperties", e))?;
-        self.invalidate();
+        self.reread(std::slice::from_ref(id)).await;
         Ok(())
     }
 
@@ -333,7 +333,8 @@ impl Fleet {
                     }
                 }
             }
-            self.invalidate();
+            let made: Vec<WorkspaceId> = items.iter().filter_map(|i| i.workspace_id.clone()).collect();
+            self.reread(&made).await;
             Ok(CreateOutcome { items })
         };
         self.pipeline.run(caller, op, work).await
@@ -391,7 +392,7 @@ impl Fleet {
                 .send()
                 .await
                 .map_err(|e| sdk_error("CreateTags", e))?;
-            self.tags.lock().await.remove(&id);
+            self.reread_tags(&id).await;
             Ok(())
         };
         self.pipeline.run(caller, op, work).await
@@ -417,10 +418,21 @@ impl Fleet {
                 .send()
                 .await
                 .map_err(|e| sdk_error("DeleteTags", e))?;
-            self.tags.lock().await.remove(&id);
+            self.reread_tags(&id).await;
             Ok(())
         };
         self.pipeline.run(caller, op, work).await
+    }
+}
+
+impl Fleet {
+    /// After a tag write: its WorkSpace's tags read again at once (the sync does it later if
+    /// this fails).
+    async fn reread_tags(&self, id: &WorkspaceId) {
+        if let Err(e) = self.sync.reread_details(id).await {
+            tracing::warn!(error = %e, "re-reading tags after a write failed; the sync will");
+            let _ = self.inventory.mark_details_due(std::slice::from_ref(id)).await;
+        }
     }
 }
 
