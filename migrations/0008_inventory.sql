@@ -15,6 +15,8 @@ CREATE TABLE inventory_workspaces (
     bundle_key     TEXT    NOT NULL,
     ip_key         TEXT    NOT NULL,
     computer_key   TEXT    NOT NULL,
+    -- Its user (as AWS spells it), for naming the users of logins.
+    user_name      TEXT    NOT NULL,
     -- When the call that read this row started (RFC 3339, ms): an older read never overwrites it.
     read_at        TEXT    NOT NULL,
     -- The last sweep that saw it; a complete sweep that did not marks it gone.

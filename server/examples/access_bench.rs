@@ -92,14 +92,8 @@ async fn main() {
             .0,
         200
     );
-    let fleet: Vec<String> = portal
-        .fleet
-        .all()
-        .await
-        .unwrap()
-        .iter()
-        .map(|w| w.id.to_string())
-        .collect();
+    let mut fleet: Vec<String> = fleet_users(&portal).await.into_keys().collect();
+    fleet.sort();
     println!("{} WorkSpaces in the emulator", fleet.len());
     let made = portal
         .access
@@ -252,14 +246,7 @@ async fn main() {
             .await
             .unwrap();
     }
-    let users: std::collections::HashMap<String, String> = portal
-        .fleet
-        .all()
-        .await
-        .unwrap()
-        .iter()
-        .map(|w| (w.id.to_string(), w.user_name.clone()))
-        .collect();
+    let users = fleet_users(&portal).await;
     let mut last: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut added = 0u64;
     while added < to_add {
@@ -431,4 +418,14 @@ async fn main() {
         )
         .await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Each WorkSpace's user, once the inventory's first sweep is complete.
+async fn fleet_users(portal: &app::ssr::Portal) -> std::collections::HashMap<String, String> {
+    loop {
+        if let Some(users) = portal.fleet.users().await.unwrap() {
+            return users;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -247,9 +247,8 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
 }
 
 /// The access events' upkeep: names the user of logins that arrived without one, from the
-/// fleet the pages read — within 2 s of the first, then at most every 30 s while more arrive
-/// (each naming reads the whole fleet: a walk of DescribeWorkspaces); hourly, prunes logins
-/// older than the retention.
+/// inventory (once its first sweep is complete) — within 2 s of the first, then at most every
+/// 30 s while more arrive; hourly, prunes logins older than the retention.
 fn access_upkeep(portal: Arc<Portal>) {
     let naming = portal.clone();
     tokio::spawn(async move {
@@ -267,21 +266,16 @@ fn access_upkeep(portal: Arc<Portal>) {
                     continue;
                 }
             }
-            last_named = Some(std::time::Instant::now());
-            let fleet = match naming.fleet.all().await {
-                Ok(fleet) => fleet,
+            let users = match naming.fleet.users().await {
+                Ok(Some(users)) => users,
+                Ok(None) => continue, // the inventory's first sweep is not complete yet
                 Err(e) => {
-                    tracing::warn!(error = %e, "access events: cannot read the fleet to name the logins' users");
+                    tracing::warn!(error = %e, "access events: cannot read the inventory to name the logins' users");
                     continue;
                 }
             };
-            let users: std::collections::HashMap<&str, &str> =
-                fleet.iter().map(|w| (w.id.as_str(), w.user_name.as_str())).collect();
-            if let Err(e) = naming
-                .access
-                .name_users(|id| users.get(id).map(|u| u.to_string()))
-                .await
-            {
+            last_named = Some(std::time::Instant::now());
+            if let Err(e) = naming.access.name_users(|id| users.get(id).cloned()).await {
                 tracing::warn!(error = %e, "access events: naming the logins' users failed");
             }
         }

@@ -47,7 +47,8 @@ pub async fn get_workspace(id: String) -> Result<WorkspaceDetail, AppError> {
     portal.fleet.detail(&caller, &id).await
 }
 
-/// The current rows of these WorkSpaces, for live refresh (missing ones are left out).
+/// *Refresh now*: re-reads these WorkSpaces from AWS at once (a single one with its tags and
+/// connection status) and returns their rows (those AWS no longer has are left out).
 #[server(endpoint = "workspaces/refresh", input = server_fn::codec::Json)]
 pub async fn refresh_workspaces(ids: Vec<String>) -> Result<Vec<WorkspaceSummary>, AppError> {
     let (portal, caller) = crate::ssr::request()?;

@@ -134,6 +134,8 @@ pub struct FleetQuery {
     pub tag_value: String,
     /// No login for N days, or never.
     pub idle: Option<Idle>,
+    /// Only the WorkSpaces gone from AWS (kept for history), instead of those in it.
+    pub gone: bool,
     pub sort: SortColumn,
     pub desc: bool,
     /// 1-based.
@@ -152,6 +154,7 @@ impl Default for FleetQuery {
             tag_key: String::new(),
             tag_value: String::new(),
             idle: None,
+            gone: false,
             sort: SortColumn::Id,
             desc: false,
             page: 1,
@@ -171,7 +174,7 @@ impl FleetQuery {
 }
 
 url_query!(FleetQuery, "/workspaces", normalize = FleetQuery::normalize, {
-    state, directory, bundle, mode, user, tag_key, tag_value, idle, sort, desc, page, per_page
+    state, directory, bundle, mode, user, tag_key, tag_value, idle, gone, sort, desc, page, per_page
 });
 
 /// Where the fleet's filtered set is downloaded as CSV (the page's query string appended).

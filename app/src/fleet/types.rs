@@ -270,6 +270,10 @@ pub struct WorkspaceSummary {
     /// The last login the portal received (UTC), from WorkSpaces Access events; `None`: none.
     #[serde(default)]
     pub last_login: Option<String>,
+    /// When a complete sweep (or a read by ID) found it no longer in AWS (UTC); `None`: it is.
+    /// Gone WorkSpaces are kept in the inventory for history.
+    #[serde(default)]
+    pub gone_at: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

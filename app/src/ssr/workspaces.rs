@@ -88,6 +88,7 @@ pub fn workspace(w: &sdk::Workspace, catalog: &CatalogIndex) -> WorkspaceSummary
         error_code: w.error_code().map(str::to_owned),
         error_message: w.error_message().map(str::to_owned),
         last_login: None,
+        gone_at: None,
     }
 }
 

@@ -121,6 +121,18 @@ pub fn StateBadge(state: WorkspaceState) -> impl IntoView {
     view! { <span class=format!("badge badge-{kind}") data-state=name.clone()>{name.clone()}</span> }
 }
 
+/// A WorkSpace gone from AWS (kept in the inventory for history): when it went, and the
+/// state it was last read in.
+#[component]
+pub fn GoneBadge(at: String, last: WorkspaceState) -> impl IntoView {
+    let title = format!(
+        "No longer in AWS since {} UTC; last read as {}",
+        utc_minute(&at),
+        last.as_str()
+    );
+    view! { <span class="badge badge-gone" data-state="GONE" title=title>"GONE"</span> }
+}
+
 /// A stored UTC time (`2026-11-22T10:00:30.123Z`) as the pages show it, to the second:
 /// `2026-11-22 10:00:30`.
 pub fn utc_second(text: &str) -> String {

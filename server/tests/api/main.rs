@@ -10,5 +10,6 @@ mod fuzz;
 mod hardening;
 mod harness;
 mod identity;
+mod inventory;
 mod matrix;
 mod verify;

@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::LIVE_REFRESH;
+use super::{Freshness, LIVE_REFRESH};
 use crate::access::pages::LoginHistory;
 use crate::approvals::pages::{offered, pending_of, request_action, PendingMarks, RequestDialog, RequestResult};
 use crate::approvals::{ApprovalAction, ApprovalRule, PendingApproval, RequestApproval};
@@ -33,7 +33,8 @@ pub fn DetailPage() -> impl IntoView {
     let modify = ServerAction::<ModifyWorkspace>::new();
     let batch = batch_action();
     let request = request_action();
-    // Reload after every change made here; the pending requests on the WorkSpace load with it,
+    let refresh = ServerAction::<RefreshWorkspaces>::new();
+    // Reload after every change made here (and *Refresh now*); the pending requests on the WorkSpace load with it,
     // so that both are awaited before anything renders.
     let detail = Resource::new(
         move || {
@@ -44,6 +45,7 @@ pub fn DetailPage() -> impl IntoView {
                 modify.version().get(),
                 batch.version().get(),
                 request.version().get(),
+                refresh.version().get(),
             )
         },
         |(id, ..)| async move {
@@ -80,20 +82,41 @@ pub fn DetailPage() -> impl IntoView {
                     may(SetTag::PATH, "CreateTags"),
                 );
                 match detail.await {
-                    Ok((d, pending)) => Either::Left(view! {
-                        <Header detail=d.clone() pending/>
-                        <Actions workspace=d.workspace.clone() batch confirming requesting me rule=who.approvals.clone()/>
-                        <BatchResult batch/>
-                        <RequestResult request/>
-                        <div class="columns">
-                            <Properties workspace=d.workspace.clone()/>
-                            <div>
-                                <Connection connection=d.connection.clone()/>
-                                <RunningMode workspace=d.workspace.clone() modify operator=modify_ok
-                                    ask=modify_gated.then_some((requesting, mode_asked))/>
+                    Ok((d, pending)) => Either::Left(match d.workspace.gone_at.clone() {
+                        None => Either::Left(view! {
+                            <Header detail=d.clone() pending/>
+                            <Freshness text=format!("Read from AWS {}", ago_text(d.read_secs_ago))
+                                ids=vec![d.workspace.id.as_str().to_owned()] refresh/>
+                            <Actions workspace=d.workspace.clone() batch confirming requesting me rule=who.approvals.clone()/>
+                            <BatchResult batch/>
+                            <RequestResult request/>
+                            <div class="columns">
+                                <Properties workspace=d.workspace.clone()/>
+                                <div>
+                                    <Connection connection=d.connection.clone()/>
+                                    <RunningMode workspace=d.workspace.clone() modify operator=modify_ok
+                                        ask=modify_gated.then_some((requesting, mode_asked))/>
+                                </div>
                             </div>
-                        </div>
-                        <Tags id=d.workspace.id.as_str().to_owned() tags=d.tags.clone() set_tag delete_tag operator=tags_ok/>
+                            <Tags id=d.workspace.id.as_str().to_owned() tags=d.tags.clone() pending=d.tags_pending
+                                set_tag delete_tag operator=tags_ok/>
+                        }),
+                        // Gone from AWS: what the portal last read of it, for history; nothing to act on.
+                        Some(gone_at) => Either::Right(view! {
+                            <Header detail=d.clone() pending/>
+                            <p class="notice" role="note">{format!(
+                                "This WorkSpace is no longer in AWS (noticed {} UTC). Shown as the portal last read it, {}.",
+                                crate::ui::utc_minute(&gone_at), ago_text(d.read_secs_ago),
+                            )}</p>
+                            <div class="columns">
+                                <Properties workspace=d.workspace.clone()/>
+                                <Connection connection=d.connection.clone()/>
+                            </div>
+                            <section class="card">
+                                <h2>"Tags, as last read"</h2>
+                                <ul>{d.tags.iter().map(|t| view! { <li><span class="mono">{t.key.clone()}</span>" = "{t.value.clone()}</li> }).collect_view()}</ul>
+                            </section>
+                        }),
                     }),
                     Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
                 }
@@ -311,6 +334,8 @@ fn RunningMode(
 fn Tags(
     id: String,
     tags: Vec<Tag>,
+    /// Not read from AWS yet (shown as such, not as "no tags").
+    pending: bool,
     set_tag: ServerAction<SetTag>,
     delete_tag: ServerAction<DeleteTag>,
     operator: bool,
@@ -344,6 +369,7 @@ fn Tags(
                 <thead><tr><th scope="col">"Key"</th><th scope="col">"Value"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            {pending.then(|| view! { <p class="notice" role="note">"Its tags could not be read from AWS yet: Refresh now to try again."</p> })}
             {(!operator).then(|| view! { <NotAllowed endpoint=SetTag::PATH event="CreateTags" what="Editing tags"/> })}
             {operator.then(|| view! {
                 <PostForm action=set_tag class="inline-form">

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use super::LIVE_REFRESH;
+use super::{Freshness, LIVE_REFRESH};
 use crate::approvals::pages::{offered, pending_of, request_action, PendingMarks, RequestDialog, RequestResult};
 use crate::approvals::{ApprovalAction, ApprovalRule, PendingApproval};
 use crate::error::AppError;
@@ -17,8 +17,8 @@ use crate::fleet::*;
 use crate::identity::Me;
 use crate::policy;
 use crate::ui::{
-    batch_action, signed_in_user, use_who, BatchActionHandle, BatchResult, ConfirmDialog, ErrorBox, NotAllowed,
-    StateBadge,
+    batch_action, signed_in_user, use_who, BatchActionHandle, BatchResult, ConfirmDialog, ErrorBox, GoneBadge,
+    NotAllowed, StateBadge,
 };
 use crate::url::UrlQuery;
 
@@ -29,9 +29,10 @@ pub fn FleetPage() -> impl IntoView {
         Memo::new(move |_| params.with(|p| FleetQuery::from_pairs(p.latest_values().map(|(k, v)| (k.as_ref(), v)))));
     // The page and the pending requests on its WorkSpaces, loaded together so that both are
     // awaited before anything renders (the same marks on the server and after hydration).
+    let refresh = ServerAction::<RefreshWorkspaces>::new();
     let page = Resource::new(
-        move || query.get(),
-        |query| async move {
+        move || (query.get(), refresh.version().get()),
+        |(query, _)| async move {
             let page = list_workspaces(query).await?;
             let pending = pending_of(page.items.iter().map(|w| w.id.as_str().to_owned()).collect()).await;
             Ok::<_, AppError>((page, pending))
@@ -84,6 +85,7 @@ pub fn FleetPage() -> impl IntoView {
                 match page.await {
                     Ok((data, pending)) => Either::Left(view! {
                         <Filters query=query.get_untracked() data=data.clone()/>
+                        <SyncNote query=query.get_untracked() data=data.clone() refresh/>
                         <BulkBar selected batch confirming requesting me=who.user rule=who.approvals/>
                         <BatchResult batch/>
                         <RequestResult request/>
@@ -95,6 +97,28 @@ pub fn FleetPage() -> impl IntoView {
         </Transition>
         <ConfirmDialog confirming ids=Signal::derive(move || selected.get().into_iter().collect()) batch/>
         <RequestDialog requesting ids=Signal::derive(move || selected.get().into_iter().collect()) request/>
+    }
+}
+
+/// How fresh the inventory is, *Refresh now* for the rows shown, and what the tag filters
+/// cannot match yet.
+#[component]
+fn SyncNote(query: FleetQuery, data: FleetPage, refresh: ServerAction<RefreshWorkspaces>) -> impl IntoView {
+    let ids: Vec<String> = data
+        .items
+        .iter()
+        .filter(|w| w.gone_at.is_none())
+        .map(|w| w.id.as_str().to_owned())
+        .collect();
+    let tags_filtered = !query.tag_key.is_empty() || !query.tag_value.is_empty();
+    let unread = data.sync.details_due;
+    view! {
+        <Freshness text=format!("Inventory {}", data.sync.freshness()) ids refresh/>
+        {(tags_filtered && unread > 0).then(|| view! {
+            <p class="notice" role="note">{format!(
+                "The tags of {unread} new or changed WorkSpaces are still being read: the tag filters match them once read."
+            )}</p>
+        })}
     }
 }
 
@@ -157,6 +181,12 @@ fn Filters(query: FleetQuery, data: FleetPage) -> impl IntoView {
             <label>"Tag key" <input type="text" name="tag_key" value=query.tag_key.clone()/></label>
             <label>"Tag value" <input type="text" name="tag_value" value=query.tag_value.clone()/></label>
             <label>"Last login" <select name="idle">{idle}</select></label>
+            <label>"Show"
+                <select name="gone">
+                    {option("", "In AWS", if query.gone { "true" } else { "" })}
+                    {option("true", "Gone from AWS (history)", if query.gone { "true" } else { "" })}
+                </select>
+            </label>
             <label>"Per page" <select name="per_page">{per_page}</select></label>
             <input type="hidden" name="sort" value=query.sort.as_str()/>
             <input type="hidden" name="desc" value=if query.desc { "true" } else { "" }/>
@@ -221,7 +251,9 @@ fn FleetTable(
             view! { <th scope="col" aria-sort=aria><a href=next.href()>{label}{arrow}</a></th> }
         }
     };
-    let summary = if data.total == data.fleet_size {
+    let summary = if query.gone {
+        format!("{} WorkSpaces gone from AWS (kept for history)", data.total)
+    } else if data.total == data.fleet_size {
         format!("{} WorkSpaces", data.total)
     } else {
         format!("{} of {} WorkSpaces match", data.total, data.fleet_size)
@@ -255,6 +287,7 @@ fn FleetTable(
             let id_toggle = w.id.as_str().to_owned();
             let checked = move || selected.with(|s| s.contains(&id));
             let label = format!("Select {} ({})", w.id, w.user_name);
+            let gone = w.gone_at.is_some();
             let bundle = match (&w.bundle_name, &w.compute_type) {
                 (Some(n), Some(c)) => format!("{n} · {c}"),
                 (Some(n), None) => n.clone(),
@@ -262,7 +295,7 @@ fn FleetTable(
             };
             view! {
                 <tr data-id=w.id.as_str().to_owned()>
-                    <td><input type="checkbox" aria-label=label prop:checked=checked
+                    <td><input type="checkbox" aria-label=label prop:checked=checked disabled=gone
                         on:change=move |ev| {
                             let on = event_target_checked(&ev);
                             let id = id_toggle.clone();
@@ -271,7 +304,10 @@ fn FleetTable(
                     <td><a href=format!("/workspaces/{}", w.id) class="mono">{w.id.as_str().to_owned()}</a>
                         <PendingMarks id=w.id.as_str().to_owned() pending=pending.clone()/></td>
                     <td>{w.user_name.clone()}</td>
-                    <td><StateBadge state=w.state.clone()/></td>
+                    <td>{match &w.gone_at {
+                        None => Either::Left(view! { <StateBadge state=w.state.clone()/> }),
+                        Some(at) => Either::Right(view! { <GoneBadge at=at.clone() last=w.state.clone()/> }),
+                    }}</td>
                     <td title=w.directory_id.as_str().to_owned()>{w.directory_alias.clone().unwrap_or(w.directory_id.as_str().to_owned())}</td>
                     <td title=w.bundle_id.as_str().to_owned()>{bundle}</td>
                     <td>{w.running_mode.label().to_string()}</td>

@@ -29,6 +29,7 @@ pub fn HomePage() -> impl IntoView {
                             <Chart title="By running mode" counts=s.by_running_mode.clone() total=s.total link="mode"/>
                         </div>
                         <Attention items=s.attention.clone()/>
+                        <SyncHealthCard health=s.sync.clone()/>
                     }),
                     Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
                 }
@@ -99,4 +100,42 @@ fn Attention(items: Vec<WorkspaceSummary>) -> impl IntoView {
             </table>
         </section>
     })
+}
+
+/// How the inventory's sync is doing: how fresh the pages are, its errors, and its calls to AWS.
+#[component]
+fn SyncHealthCard(health: SyncHealth) -> impl IntoView {
+    let last_sweep = match (health.last_sweep_ms, health.last_sweep_calls) {
+        (Some(ms), Some(calls)) => format!("took {:.1} s, {calls} calls", ms as f64 / 1000.0),
+        _ => "none complete yet".to_string(),
+    };
+    let under_way = if health.sweeping {
+        format!("under way, {} pages read", health.sweep_calls)
+    } else {
+        "waiting for the next".to_string()
+    };
+    let errors = match (&health.last_error, health.last_error_secs_ago) {
+        (Some(last), Some(ago)) if health.errors > 0 => {
+            format!(
+                "{} (the last {}: {last}; the sync backs off and resumes)",
+                health.errors,
+                ago_text(ago)
+            )
+        }
+        _ => "none".to_string(),
+    };
+    let healthy = health.last_error_secs_ago.is_none_or(|ago| ago > 300);
+    view! {
+        <section class="card sync-health" aria-labelledby="sync-health">
+            <h2 id="sync-health">"Inventory sync " {if healthy { "" } else { "· recent errors" }}</h2>
+            <dl>
+                <dt>"Fleet"</dt><dd>{health.freshness()}</dd>
+                <dt>"Last complete sweep"</dt><dd>{last_sweep}</dd>
+                <dt>"Sweep"</dt><dd>{under_way}</dd>
+                <dt>"Calls to AWS"</dt><dd>{format!("{} in the last minute (at most {} per second)", health.calls_last_minute, health.max_calls_per_sec)}</dd>
+                <dt>"Tags to read"</dt><dd>{format!("{} new or changed WorkSpaces", health.details_due)}</dd>
+                <dt>"Failed calls"</dt><dd>{errors}</dd>
+            </dl>
+        </section>
+    }
 }

@@ -14,7 +14,7 @@ use crate::ssr::db::Db;
 use crate::ssr::internal;
 
 /// Columns an upsert takes from a newer read; an older read never overwrites them.
-const DATA_COLUMNS: [&str; 10] = [
+const DATA_COLUMNS: [&str; 11] = [
     "row",
     "state",
     "directory_id",
@@ -25,6 +25,7 @@ const DATA_COLUMNS: [&str; 10] = [
     "bundle_key",
     "ip_key",
     "computer_key",
+    "user_name",
 ];
 
 /// Rows per multi-row statement (SQLite allows 32,766 bound values).
@@ -90,6 +91,7 @@ impl Inventory {
                     .push_bind(SortColumn::Bundle.key(w))
                     .push_bind(SortColumn::Ip.key(w))
                     .push_bind(SortColumn::Computer.key(w))
+                    .push_bind(w.user_name.as_str())
                     .push_bind(read_at)
                     .push_bind(sweep);
             });
@@ -217,7 +219,7 @@ impl Inventory {
         }
         q.push(") ORDER BY read_at LIMIT ").push_bind(limit as i64);
         let ids: Vec<String> = q.build_query_scalar().fetch_all(&self.db).await.map_err(db_error)?;
-        Ok(ids.iter().map(|id| WorkspaceId::from_api(id)).collect())
+        Ok(ids.into_iter().map(WorkspaceId::from_api).collect())
     }
 
     /// Up to `limit` WorkSpaces whose tags and connection status are to be read.
@@ -230,7 +232,7 @@ impl Inventory {
         .fetch_all(&self.db)
         .await
         .map_err(db_error)?;
-        Ok(ids.iter().map(|id| WorkspaceId::from_api(id)).collect())
+        Ok(ids.into_iter().map(WorkspaceId::from_api).collect())
     }
 
     /// How many WorkSpaces' tags and connection status are to be read.
@@ -311,20 +313,19 @@ impl Inventory {
         Ok(())
     }
 
-    /// One WorkSpace (not gone), with its tags and connection status if read.
+    /// One WorkSpace (gone ones too), with its tags and connection status if read.
     pub async fn get(&self, id: &WorkspaceId) -> AppResult<Option<Held>> {
         let row = sqlx::query(
-            "SELECT w.row, w.read_at, w.tags_read_at, w.connection, l.login_time FROM inventory_workspaces w \
+            "SELECT w.row, w.gone_at, w.read_at, w.tags_read_at, w.connection, l.login_time FROM inventory_workspaces w \
              LEFT JOIN workspace_last_login l ON l.workspace_id = w.workspace_id \
-             WHERE w.workspace_id = ? AND w.gone_at IS NULL",
+             WHERE w.workspace_id = ?",
         )
         .bind(id.as_str())
         .fetch_optional(&self.db)
         .await
         .map_err(db_error)?;
         let Some(row) = row else { return Ok(None) };
-        let mut workspace = summary_of(row.get("row"))?;
-        workspace.last_login = row.get("login_time");
+        let workspace = held_row(&row)?;
         let tags = match row.get::<Option<String>, _>("tags_read_at") {
             None => None,
             Some(_) => Some(
@@ -357,7 +358,7 @@ impl Inventory {
             return Ok(Vec::new());
         }
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT w.row, l.login_time FROM inventory_workspaces w \
+            "SELECT w.row, w.gone_at, l.login_time FROM inventory_workspaces w \
              LEFT JOIN workspace_last_login l ON l.workspace_id = w.workspace_id \
              WHERE w.gone_at IS NULL AND w.workspace_id IN (",
         );
@@ -369,16 +370,14 @@ impl Inventory {
         read_rows(q.build().fetch_all(&self.db).await.map_err(db_error)?)
     }
 
-    /// The WorkSpaces not gone (for what needs the whole fleet: naming logins' users).
-    pub async fn all(&self) -> AppResult<Vec<WorkspaceSummary>> {
-        let rows = sqlx::query(
-            "SELECT w.row, l.login_time FROM inventory_workspaces w \
-             LEFT JOIN workspace_last_login l ON l.workspace_id = w.workspace_id WHERE w.gone_at IS NULL",
-        )
-        .fetch_all(&self.db)
-        .await
-        .map_err(db_error)?;
-        read_rows(rows)
+    /// The user of each WorkSpace the inventory holds, gone ones included (for naming the
+    /// users of logins).
+    pub async fn users(&self) -> AppResult<HashMap<String, String>> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT workspace_id, user_name FROM inventory_workspaces")
+            .fetch_all(&self.db)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().collect())
     }
 
     /// How many WorkSpaces `query`'s filters match, and how many the fleet holds.
@@ -399,7 +398,7 @@ impl Inventory {
     /// The rows `query`'s filters match, in its order: `limit` of them from `offset` on.
     pub async fn matching(&self, query: &FleetQuery, offset: usize, limit: usize) -> AppResult<Vec<WorkspaceSummary>> {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT w.row, l.login_time FROM inventory_workspaces w \
+            "SELECT w.row, w.gone_at, l.login_time FROM inventory_workspaces w \
              LEFT JOIN workspace_last_login l ON l.workspace_id = w.workspace_id",
         );
         filters(&mut q, query);
@@ -443,7 +442,7 @@ impl Inventory {
     /// The WorkSpaces in these states.
     pub async fn in_states(&self, states: &[WorkspaceState]) -> AppResult<Vec<WorkspaceSummary>> {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT w.row, l.login_time FROM inventory_workspaces w \
+            "SELECT w.row, w.gone_at, l.login_time FROM inventory_workspaces w \
              LEFT JOIN workspace_last_login l ON l.workspace_id = w.workspace_id \
              WHERE w.gone_at IS NULL AND w.state IN (",
         );
@@ -458,7 +457,11 @@ impl Inventory {
 
 /// The WHERE clause of a fleet query (the last-login join, `l`, present when `idle` is set).
 fn filters<'a>(q: &mut QueryBuilder<'a, Sqlite>, query: &'a FleetQuery) {
-    q.push(" WHERE w.gone_at IS NULL");
+    q.push(if query.gone {
+        " WHERE w.gone_at IS NOT NULL"
+    } else {
+        " WHERE w.gone_at IS NULL"
+    });
     if let Some(state) = &query.state {
         q.push(" AND w.state = ").push_bind(state.as_str());
     }
@@ -508,12 +511,14 @@ fn summary_of(row: String) -> AppResult<WorkspaceSummary> {
     serde_json::from_str(&row).map_err(|e| internal(format!("inventory row unreadable: {e}")))
 }
 
+/// A row of `SELECT w.row, w.gone_at, l.login_time …` as the pages show it.
+fn held_row(row: &sqlx::sqlite::SqliteRow) -> AppResult<WorkspaceSummary> {
+    let mut w = summary_of(row.get("row"))?;
+    w.last_login = row.get("login_time");
+    w.gone_at = row.get("gone_at");
+    Ok(w)
+}
+
 fn read_rows(rows: Vec<sqlx::sqlite::SqliteRow>) -> AppResult<Vec<WorkspaceSummary>> {
-    rows.into_iter()
-        .map(|row| {
-            let mut w = summary_of(row.get("row"))?;
-            w.last_login = row.get("login_time");
-            Ok(w)
-        })
-        .collect()
+    rows.iter().map(held_row).collect()
 }

@@ -209,7 +209,8 @@ impl Fleet {
     }
 
     /// `workspaces/get`: one WorkSpace with its tags and connection status, from the
-    /// inventory (read from AWS first if the inventory has not seen it yet).
+    /// inventory (read from AWS first if the inventory has not seen it yet). A WorkSpace gone
+    /// from AWS is shown as last read, with when it went.
     pub async fn detail(&self, caller: &Caller, id: &str) -> AppResult<WorkspaceDetail> {
         let op = Operation::aws_read(
             GetWorkspace::PATH,
@@ -226,7 +227,10 @@ impl Fleet {
                 held = self.inventory.get(&id).await?;
             }
             // Its tags not read yet (new to the inventory): read them now, the user is waiting.
-            if held.as_ref().is_some_and(|h| h.tags.is_none()) {
+            if held
+                .as_ref()
+                .is_some_and(|h| h.tags.is_none() && h.workspace.gone_at.is_none())
+            {
                 self.sync.reread_details(&id).await?;
                 held = self.inventory.get(&id).await?;
             }
@@ -264,9 +268,13 @@ impl Fleet {
         self.pipeline.run(caller, op, work).await
     }
 
-    /// The whole fleet as the inventory holds it (WorkSpaces not gone).
-    pub async fn all(&self) -> AppResult<Vec<WorkspaceSummary>> {
-        self.inventory.all().await
+    /// The user of each WorkSpace the inventory holds (gone ones too), once a sweep of the
+    /// whole fleet is complete; `None` before (a WorkSpace missing from it may just be unread).
+    pub async fn users(&self) -> AppResult<Option<HashMap<String, String>>> {
+        if self.sync.health().await?.completed_sweeps == 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.inventory.users().await?))
     }
 
     /// WorkSpaces per directory ID.

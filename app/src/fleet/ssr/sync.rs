@@ -334,13 +334,26 @@ impl Sync {
         self.limiter.acquire().await;
         let read_at = utc_now();
         self.counted();
-        let page = self
+        let page = match self
             .background
             .describe_workspaces()
             .set_next_token(row.next_token.clone())
             .send()
             .await
-            .map_err(|e| sdk_error("DescribeWorkspaces", e))?;
+        {
+            Ok(page) => page,
+            Err(e) => {
+                let e = sdk_error("DescribeWorkspaces", e);
+                // A page token AWS no longer takes (kept too long): the sweep starts over.
+                if row.next_token.is_some()
+                    && matches!(&e, AppError::Upstream { code, .. } if code == "InvalidParameterValuesException")
+                {
+                    tracing::warn!("inventory sync: AWS refused the sweep's page token; the sweep starts over");
+                    self.inventory.sweep_started(&utc_now()).await?;
+                }
+                return Err(e);
+            }
+        };
         let catalog = self.catalog.index().await?;
         let rows: Vec<WorkspaceSummary> = page
             .workspaces()
