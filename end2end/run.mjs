@@ -313,6 +313,40 @@ test('detail: add, change and delete a tag', async () => {
   await page.close();
 });
 
+test('inventory: pages say how fresh they are, Refresh now shows a change made behind the portal\'s back, the overview shows the sync', async () => {
+  assert.ok(emulatorUrl, 'the server printed the emulator control endpoint');
+  const [ws] = await list({ 'query[state]': 'AVAILABLE', 'query[mode]': 'ALWAYS_ON' });
+  const force = async (state) => {
+    const res = await fetch(`${emulatorUrl}/_emulator/workspaces/${ws.id}/state`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state }),
+    });
+    assert.equal(res.status, 204);
+  };
+  const page = await open(`/workspaces/${ws.id}`);
+  assert.match(await page.locator('.freshness').textContent(), /Read from AWS/);
+  // Someone else's change: the page learns of it when asked to read AWS again.
+  await force('IMPAIRED');
+  await page.getByRole('button', { name: 'Refresh now' }).click();
+  await page.waitForSelector('.page-head [data-state="IMPAIRED"]');
+  assert.match(await page.locator('.freshness').textContent(), /Read from AWS (just now|\d+ s ago)/);
+  await shot(page, '21-detail-refreshed');
+  await page.close();
+
+  const fleet = await open('/workspaces?per_page=100');
+  assert.match(await fleet.locator('.freshness').textContent(), /Inventory synced/);
+  await force('AVAILABLE');
+  await fleet.getByRole('button', { name: 'Refresh now' }).click();
+  await fleet.waitForSelector(`tr[data-id="${ws.id}"] [data-state="AVAILABLE"]`);
+  await fleet.close();
+
+  const home = await open('/');
+  const health = home.locator('.sync-health');
+  await health.getByRole('heading', { name: /Inventory sync/ }).waitFor();
+  assert.match(await health.textContent(), /Last complete sweep.*took/s);
+  await shot(home, '22-overview-sync');
+  await home.close();
+});
+
 test('bulk reboot shows each WorkSpace\'s outcome', async () => {
   const [available] = await list({ 'query[state]': 'AVAILABLE', 'query[mode]': 'ALWAYS_ON' });
   const [stopped] = await list({ 'query[state]': 'STOPPED' });

@@ -106,6 +106,7 @@ fn Attention(items: Vec<WorkspaceSummary>) -> impl IntoView {
 #[component]
 fn SyncHealthCard(health: SyncHealth) -> impl IntoView {
     let last_sweep = match (health.last_sweep_ms, health.last_sweep_calls) {
+        (Some(ms), Some(calls)) if ms < 1000 => format!("took {ms} ms, {calls} calls"),
         (Some(ms), Some(calls)) => format!("took {:.1} s, {calls} calls", ms as f64 / 1000.0),
         _ => "none complete yet".to_string(),
     };
@@ -133,7 +134,10 @@ fn SyncHealthCard(health: SyncHealth) -> impl IntoView {
                 <dt>"Last complete sweep"</dt><dd>{last_sweep}</dd>
                 <dt>"Sweep"</dt><dd>{under_way}</dd>
                 <dt>"Calls to AWS"</dt><dd>{format!("{} in the last minute (at most {} per second)", health.calls_last_minute, health.max_calls_per_sec)}</dd>
-                <dt>"Tags to read"</dt><dd>{format!("{} new or changed WorkSpaces", health.details_due)}</dd>
+                <dt>"Tags to read"</dt><dd>{match health.details_due {
+                    0 => "none".to_string(),
+                    n => format!("{n} WorkSpaces (new, changed or refreshed)"),
+                }}</dd>
                 <dt>"Failed calls"</dt><dd>{errors}</dd>
             </dl>
         </section>
