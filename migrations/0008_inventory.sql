@@ -29,15 +29,19 @@ CREATE TABLE inventory_workspaces (
     -- Its tags and connection status are to be read (it is new, or it changed).
     details_due    INTEGER NOT NULL DEFAULT 1
 );
-CREATE INDEX inventory_state     ON inventory_workspaces (gone_at, state, workspace_id);
-CREATE INDEX inventory_directory ON inventory_workspaces (gone_at, directory_id, workspace_id);
-CREATE INDEX inventory_bundle    ON inventory_workspaces (gone_at, bundle_id, workspace_id);
-CREATE INDEX inventory_user      ON inventory_workspaces (gone_at, user_key, workspace_id);
-CREATE INDEX inventory_dir_key   ON inventory_workspaces (gone_at, directory_key, workspace_id);
-CREATE INDEX inventory_bundle_key ON inventory_workspaces (gone_at, bundle_key, workspace_id);
-CREATE INDEX inventory_mode      ON inventory_workspaces (gone_at, running_mode, workspace_id);
-CREATE INDEX inventory_ip        ON inventory_workspaces (gone_at, ip_key, workspace_id);
-CREATE INDEX inventory_computer  ON inventory_workspaces (gone_at, computer_key, workspace_id);
+-- One index per filter and sort column, each ending in the ID (the tie-break), so a page is an
+-- index walk. Gone WorkSpaces are few: a residual condition, and their own partial index.
+CREATE INDEX inventory_state      ON inventory_workspaces (state, workspace_id);
+CREATE INDEX inventory_directory  ON inventory_workspaces (directory_id, workspace_id);
+CREATE INDEX inventory_bundle     ON inventory_workspaces (bundle_id, workspace_id);
+CREATE INDEX inventory_mode       ON inventory_workspaces (running_mode, workspace_id);
+CREATE INDEX inventory_user       ON inventory_workspaces (user_key, workspace_id);
+CREATE INDEX inventory_dir_key    ON inventory_workspaces (directory_key, workspace_id);
+CREATE INDEX inventory_bundle_key ON inventory_workspaces (bundle_key, workspace_id);
+CREATE INDEX inventory_ip         ON inventory_workspaces (ip_key, workspace_id);
+CREATE INDEX inventory_computer   ON inventory_workspaces (computer_key, workspace_id);
+CREATE INDEX inventory_gone       ON inventory_workspaces (gone_at, workspace_id) WHERE gone_at IS NOT NULL;
+-- The WorkSpaces whose tags and connection status are due (the sync's queue).
 CREATE INDEX inventory_details_due ON inventory_workspaces (workspace_id) WHERE details_due = 1 AND gone_at IS NULL;
 
 CREATE TABLE inventory_tags (
@@ -51,6 +55,8 @@ CREATE INDEX inventory_tags_key ON inventory_tags (key, value);
 -- The sync's progress (one row): the sweep under way and where it stopped, and its health.
 CREATE TABLE inventory_sync (
     id                 INTEGER PRIMARY KEY CHECK (id = 1),
+    -- Moves whenever what the pages count changes: counts are cached per version.
+    version            INTEGER NOT NULL DEFAULT 0,
     sweep              INTEGER NOT NULL DEFAULT 0,
     sweep_started_at   TEXT,
     next_token         TEXT,

@@ -366,8 +366,15 @@ pub struct FleetOverview {
     pub by_state: Vec<Count>,
     pub by_directory: Vec<Count>,
     pub by_running_mode: Vec<Count>,
+    /// The first [`ATTENTION_SHOWN`] WorkSpaces in ERROR, IMPAIRED or UNHEALTHY (by ID)…
     pub attention: Vec<WorkspaceSummary>,
+    /// …of this many.
+    #[serde(default)]
+    pub attention_total: usize,
 }
+
+/// How many WorkSpaces needing attention the overview lists (the rest: through its links).
+pub const ATTENTION_SHOWN: usize = 50;
 
 #[cfg(test)]
 mod tests {

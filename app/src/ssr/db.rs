@@ -4,7 +4,9 @@
 //! IGNORE`/`OR REPLACE`), so that PostgreSQL can follow.
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -62,15 +64,35 @@ async fn open_with(url: &str, create: bool, portal: bool) -> Result<Db, sqlx::Er
     SqlitePoolOptions::new()
         .max_connections(8)
         .min_connections(1)
-        // Recycled connections pick up statistics refreshed since.
         .max_lifetime(Duration::from_secs(30 * 60))
+        // A connection loads the planner's statistics when it opens, and does not see them
+        // refreshed by another: one opened before the last refresh is replaced (a new fleet's
+        // first sweep turns its pages from scans into index walks).
+        .before_acquire(|_conn, meta| Box::pin(async move { Ok(!opened_before_statistics(meta.age)) }))
         .connect_with(options)
         .await
 }
 
-/// Lets SQLite refresh the planner's statistics where the data changed enough (cheap when not).
+/// When the planner's statistics were last refreshed (milliseconds since `CLOCK_BASE`).
+static STATISTICS_AT: AtomicU64 = AtomicU64::new(0);
+static CLOCK_BASE: OnceLock<Instant> = OnceLock::new();
+
+fn clock_ms() -> u64 {
+    CLOCK_BASE.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// Whether a connection `age` old was opened before the statistics were last refreshed.
+fn opened_before_statistics(age: Duration) -> bool {
+    let opened = clock_ms().saturating_sub(age.as_millis() as u64);
+    opened < STATISTICS_AT.load(Ordering::Relaxed)
+}
+
+/// Lets SQLite refresh the planner's statistics where the data changed enough (cheap when not);
+/// the pool's other connections are then replaced as they are next used.
 pub async fn optimize(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("PRAGMA optimize=0x10002").execute(conn).await.map(|_| ())
+    sqlx::query("PRAGMA optimize=0x10002").execute(conn).await?;
+    STATISTICS_AT.store(clock_ms(), Ordering::Relaxed);
+    Ok(())
 }
 
 /// Checks that the database answers (for `/readyz`).
@@ -124,5 +146,23 @@ mod tests {
             assert_eq!(mode(&wal), 0o600);
         }
         let _ = std::fs::remove_dir_all(&root);
+    }
+}
+
+#[cfg(test)]
+mod statistics_tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_opened_before_the_statistics_were_refreshed_is_replaced() {
+        clock_ms();
+        std::thread::sleep(Duration::from_millis(5));
+        STATISTICS_AT.store(clock_ms(), Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(!opened_before_statistics(Duration::ZERO), "opened now: kept");
+        assert!(
+            opened_before_statistics(Duration::from_secs(60)),
+            "opened a minute ago: replaced"
+        );
     }
 }

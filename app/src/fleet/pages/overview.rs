@@ -28,7 +28,7 @@ pub fn HomePage() -> impl IntoView {
                             <Chart title="By directory" counts=s.by_directory.clone() total=s.total link=""/>
                             <Chart title="By running mode" counts=s.by_running_mode.clone() total=s.total link="mode"/>
                         </div>
-                        <Attention items=s.attention.clone()/>
+                        <Attention items=s.attention.clone() total=s.attention_total/>
                         <SyncHealthCard health=s.sync.clone()/>
                     }),
                     Err(e) => Either::Right(view! { <ErrorBox error=e/> }),
@@ -76,7 +76,7 @@ fn Chart(title: &'static str, counts: Vec<Count>, total: usize, link: &'static s
 }
 
 #[component]
-fn Attention(items: Vec<WorkspaceSummary>) -> impl IntoView {
+fn Attention(items: Vec<WorkspaceSummary>, total: usize) -> impl IntoView {
     if items.is_empty() {
         return Either::Left(
             view! { <section class="card"><h2>"Needs attention"</h2><p>"No WorkSpace is in ERROR, IMPAIRED or UNHEALTHY."</p></section> },
@@ -84,7 +84,10 @@ fn Attention(items: Vec<WorkspaceSummary>) -> impl IntoView {
     }
     Either::Right(view! {
         <section class="card">
-            <h2>{format!("Needs attention ({})", items.len())}</h2>
+            <h2>{format!("Needs attention ({total})")}</h2>
+            {(total > items.len()).then(|| view! {
+                <p class="hint">{format!("The first {} by ID; the states in “By state” list them all.", items.len())}</p>
+            })}
             <table>
                 <thead><tr><th scope="col">"WorkSpace"</th><th scope="col">"User"</th><th scope="col">"State"</th><th scope="col">"Error"</th></tr></thead>
                 <tbody>

@@ -3,6 +3,7 @@
 //! every filter and sort, so a page costs about the same with 100 or 100,000 WorkSpaces.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -35,11 +36,39 @@ const ROWS_PER_STATEMENT: usize = 500;
 #[derive(Clone)]
 pub struct Inventory {
     db: Db,
+    counts: Arc<Counts>,
+}
+
+/// Counts of the fleet's searches, for one version of the inventory.
+#[derive(Default)]
+struct Counts(Mutex<(i64, HashMap<String, usize>)>);
+
+impl Counts {
+    /// Searches whose counts are kept at most (a new one beyond that starts afresh).
+    const MAX: usize = 1000;
+
+    fn lookup(&self, version: i64, key: &str) -> Option<usize> {
+        let counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        (counts.0 == version).then(|| counts.1.get(key).copied()).flatten()
+    }
+
+    /// Keeps a count made at `version` (an older one than the kept counts' is dropped).
+    fn keep(&self, version: i64, key: String, n: usize) {
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if version > counts.0 || counts.1.len() >= Self::MAX {
+            *counts = (version, HashMap::new());
+        }
+        if version == counts.0 {
+            counts.1.insert(key, n);
+        }
+    }
 }
 
 /// The sync's progress row.
 #[derive(Clone, Debug, Default, sqlx::FromRow)]
 pub struct SyncRow {
+    /// Moves whenever what the pages count changes (rows, gone, tags, details due).
+    pub version: i64,
     pub sweep: i64,
     pub sweep_started_at: Option<String>,
     pub next_token: Option<String>,
@@ -64,16 +93,30 @@ fn db_error(e: sqlx::Error) -> crate::error::AppError {
     internal(format!("inventory: {e}"))
 }
 
+/// Moves the inventory's version: what the pages counted before is to be counted again.
+async fn bump(conn: &mut sqlx::SqliteConnection) -> AppResult<()> {
+    sqlx::query("UPDATE inventory_sync SET version = version + 1 WHERE id = 1")
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
 impl Inventory {
     pub fn new(db: Db) -> Self {
-        Inventory { db }
+        Inventory {
+            db,
+            counts: Arc::default(),
+        }
     }
 
     /// Stores what a read that started at `read_at` returned; `sweep`: the sweep that read them.
-    /// A WorkSpace read again is no longer gone; one whose row changed has its tags and
-    /// connection status read again.
+    /// A WorkSpace that is new, changed or read again after it was marked gone takes the new
+    /// row, is no longer gone, and has its tags and connection status read again; the others
+    /// only note the read. Whether anything changed moves the inventory's version.
     pub async fn store(&self, rows: &[WorkspaceSummary], read_at: &str, sweep: i64) -> AppResult<()> {
         let mut tx = self.db.begin().await.map_err(db_error)?;
+        let mut changed = 0;
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
                 "INSERT INTO inventory_workspaces (workspace_id, {}, read_at, seen_sweep) ",
@@ -95,23 +138,38 @@ impl Inventory {
                     .push_bind(read_at)
                     .push_bind(sweep);
             });
-            let newer = "excluded.read_at >= inventory_workspaces.read_at";
-            let mut set: Vec<String> = DATA_COLUMNS
-                .iter()
-                .map(|c| format!("{c} = CASE WHEN {newer} THEN excluded.{c} ELSE inventory_workspaces.{c} END"))
-                .collect();
-            set.push(format!(
-                "details_due = CASE WHEN {newer} AND excluded.row <> inventory_workspaces.row THEN 1 \
-                 ELSE inventory_workspaces.details_due END"
-            ));
-            set.push(format!(
-                "gone_at = CASE WHEN {newer} THEN NULL ELSE inventory_workspaces.gone_at END"
-            ));
-            set.push("read_at = MAX(inventory_workspaces.read_at, excluded.read_at)".into());
-            set.push("seen_sweep = MAX(inventory_workspaces.seen_sweep, excluded.seen_sweep)".into());
+            let mut set: Vec<String> = DATA_COLUMNS.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+            set.extend([
+                "details_due = 1".to_string(),
+                "gone_at = NULL".to_string(),
+                "read_at = excluded.read_at".to_string(),
+                "seen_sweep = MAX(inventory_workspaces.seen_sweep, excluded.seen_sweep)".to_string(),
+            ]);
+            // An older read never overwrites a newer one.
             q.push(" ON CONFLICT (workspace_id) DO UPDATE SET ")
-                .push(set.join(", "));
-            q.build().execute(&mut *tx).await.map_err(db_error)?;
+                .push(set.join(", "))
+                .push(
+                    " WHERE excluded.read_at >= inventory_workspaces.read_at \
+                 AND (excluded.row <> inventory_workspaces.row OR inventory_workspaces.gone_at IS NOT NULL)",
+                );
+            changed += q.build().execute(&mut *tx).await.map_err(db_error)?.rows_affected();
+            // The unchanged ones: only when they were read, and by which sweep.
+            let mut touch: QueryBuilder<Sqlite> =
+                QueryBuilder::new("UPDATE inventory_workspaces SET read_at = MAX(read_at, ");
+            touch
+                .push_bind(read_at)
+                .push("), seen_sweep = MAX(seen_sweep, ")
+                .push_bind(sweep)
+                .push(") WHERE workspace_id IN (");
+            let mut list = touch.separated(", ");
+            for w in chunk {
+                list.push_bind(w.id.as_str());
+            }
+            touch.push(")");
+            touch.build().execute(&mut *tx).await.map_err(db_error)?;
+        }
+        if changed > 0 {
+            bump(&mut tx).await?;
         }
         tx.commit().await.map_err(db_error)
     }
@@ -131,30 +189,39 @@ impl Inventory {
             list.push_bind(id.as_str());
         }
         q.push(")");
-        q.build().execute(&self.db).await.map_err(db_error)?;
-        Ok(())
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        if q.build().execute(&mut *tx).await.map_err(db_error)?.rows_affected() > 0 {
+            bump(&mut tx).await?;
+        }
+        tx.commit().await.map_err(db_error)
     }
 
     /// A complete sweep `sweep`, started at `started_at`, is over: what it did not see, and
     /// nobody read since it started, is gone. Returns how many.
     pub async fn sweep_done(&self, sweep: i64, started_at: &str, now: &str) -> AppResult<u64> {
-        let done = sqlx::query(
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        let gone = sqlx::query(
             "UPDATE inventory_workspaces SET gone_at = ? \
              WHERE gone_at IS NULL AND seen_sweep < ? AND read_at < ?",
         )
         .bind(now)
         .bind(sweep)
         .bind(started_at)
-        .execute(&self.db)
+        .execute(&mut *tx)
         .await
-        .map_err(db_error)?;
-        Ok(done.rows_affected())
+        .map_err(db_error)?
+        .rows_affected();
+        if gone > 0 {
+            bump(&mut tx).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(gone)
     }
 
     /// The sync's progress.
     pub async fn sync_row(&self) -> AppResult<SyncRow> {
         sqlx::query_as(
-            "SELECT sweep, sweep_started_at, next_token, last_complete_at, last_complete_ms, last_complete_calls, \
+            "SELECT version, sweep, sweep_started_at, next_token, last_complete_at, last_complete_ms, last_complete_calls, \
              sweep_calls, errors, last_error, last_error_at FROM inventory_sync WHERE id = 1",
         )
         .fetch_one(&self.db)
@@ -195,7 +262,9 @@ impl Inventory {
         .execute(&self.db)
         .await
         .map_err(db_error)?;
-        Ok(())
+        // The planner's statistics follow the fleet's size (cheap when it did not change much).
+        let mut conn = self.db.acquire().await.map_err(db_error)?;
+        crate::ssr::db::optimize(&mut conn).await.map_err(db_error)
     }
 
     /// A call of the sync failed.
@@ -236,13 +305,18 @@ impl Inventory {
     }
 
     /// How many WorkSpaces' tags and connection status are to be read.
-    pub async fn details_due_count(&self) -> AppResult<u64> {
+    pub async fn details_due_count(&self, version: i64) -> AppResult<u64> {
+        if let Some(n) = self.counts.lookup(version, "details due") {
+            return Ok(n as u64);
+        }
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM inventory_workspaces WHERE details_due = 1 AND gone_at IS NULL")
                 .fetch_one(&self.db)
                 .await
                 .map_err(db_error)?;
-        Ok(n.max(0) as u64)
+        let n = n.max(0) as usize;
+        self.counts.keep(version, "details due".into(), n);
+        Ok(n as u64)
     }
 
     /// Stores connection statuses read at `read_at`.
@@ -284,6 +358,7 @@ impl Inventory {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        bump(&mut tx).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -292,25 +367,31 @@ impl Inventory {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("UPDATE inventory_workspaces SET details_due = 1 WHERE workspace_id IN (");
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "UPDATE inventory_workspaces SET details_due = 1 WHERE details_due = 0 AND workspace_id IN (",
+        );
         let mut list = q.separated(", ");
         for id in ids {
             list.push_bind(id.as_str());
         }
         q.push(")");
-        q.build().execute(&self.db).await.map_err(db_error)?;
-        Ok(())
+        let mut tx = self.db.begin().await.map_err(db_error)?;
+        if q.build().execute(&mut *tx).await.map_err(db_error)?.rows_affected() > 0 {
+            bump(&mut tx).await?;
+        }
+        tx.commit().await.map_err(db_error)
     }
 
     /// Marks details as read (a WorkSpace AWS no longer knows).
     pub async fn details_done(&self, id: &WorkspaceId) -> AppResult<()> {
+        let mut tx = self.db.begin().await.map_err(db_error)?;
         sqlx::query("UPDATE inventory_workspaces SET details_due = 0 WHERE workspace_id = ?")
             .bind(id.as_str())
-            .execute(&self.db)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(())
+        bump(&mut tx).await?;
+        tx.commit().await.map_err(db_error)
     }
 
     /// One WorkSpace (gone ones too), with its tags and connection status if read.
@@ -382,17 +463,54 @@ impl Inventory {
 
     /// How many WorkSpaces `query`'s filters match, and how many the fleet holds.
     pub async fn count(&self, query: &FleetQuery) -> AppResult<(usize, usize)> {
+        let version = self.version().await?;
+        let total = self.counted(version, query).await?;
+        let fleet = self.counted(version, &FleetQuery::default()).await?;
+        Ok((total, fleet))
+    }
+
+    /// The inventory's version now.
+    async fn version(&self) -> AppResult<i64> {
+        sqlx::query_scalar("SELECT version FROM inventory_sync WHERE id = 1")
+            .fetch_one(&self.db)
+            .await
+            .map_err(db_error)
+    }
+
+    /// How many WorkSpaces `query`'s filters match: counted once per version of the inventory
+    /// (a count scans what the filters match; pages ask for the same counts again and again).
+    /// The last-login filter joins logins, which move without the version: counted each time.
+    async fn counted(&self, version: i64, query: &FleetQuery) -> AppResult<usize> {
+        let key = query.idle.is_none().then(|| {
+            let q = query;
+            format!(
+                "{:?}",
+                (
+                    &q.state,
+                    &q.directory,
+                    &q.bundle,
+                    &q.mode,
+                    q.user.to_lowercase(),
+                    &q.tag_key,
+                    &q.tag_value,
+                    q.gone
+                )
+            )
+        });
+        if let Some(n) = key.as_ref().and_then(|key| self.counts.lookup(version, key)) {
+            return Ok(n);
+        }
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM inventory_workspaces w");
         if query.idle.is_some() {
             q.push(" LEFT JOIN workspace_last_login l ON l.workspace_id = w.workspace_id");
         }
         filters(&mut q, query);
-        let total: i64 = q.build_query_scalar().fetch_one(&self.db).await.map_err(db_error)?;
-        let fleet: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inventory_workspaces WHERE gone_at IS NULL")
-            .fetch_one(&self.db)
-            .await
-            .map_err(db_error)?;
-        Ok((total as usize, fleet as usize))
+        let n: i64 = q.build_query_scalar().fetch_one(&self.db).await.map_err(db_error)?;
+        let n = n.max(0) as usize;
+        if let Some(key) = key {
+            self.counts.keep(version, key, n);
+        }
+        Ok(n)
     }
 
     /// The rows `query`'s filters match, in its order: `limit` of them from `offset` on.
@@ -414,9 +532,10 @@ impl Inventory {
             SortColumn::LastLogin => "COALESCE(l.login_time, '')",
         };
         let direction = if query.desc { "DESC" } else { "ASC" };
-        q.push(format!(
-            " ORDER BY {key} {direction}, w.workspace_id {direction} LIMIT "
-        ))
+        q.push(match query.sort {
+            SortColumn::Id => format!(" ORDER BY w.workspace_id {direction} LIMIT "),
+            _ => format!(" ORDER BY {key} {direction}, w.workspace_id {direction} LIMIT "),
+        })
         .push_bind(limit.min(i64::MAX as usize) as i64)
         .push(" OFFSET ")
         .push_bind(offset as i64);
@@ -439,8 +558,8 @@ impl Inventory {
         Ok(self.counts("directory_id").await?.into_iter().collect())
     }
 
-    /// The WorkSpaces in these states.
-    pub async fn in_states(&self, states: &[WorkspaceState]) -> AppResult<Vec<WorkspaceSummary>> {
+    /// The first `limit` WorkSpaces in these states, by ID.
+    pub async fn in_states(&self, states: &[WorkspaceState], limit: usize) -> AppResult<Vec<WorkspaceSummary>> {
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
             "SELECT w.row, w.gone_at, l.login_time FROM inventory_workspaces w \
              LEFT JOIN workspace_last_login l ON l.workspace_id = w.workspace_id \
@@ -450,7 +569,7 @@ impl Inventory {
         for s in states {
             list.push_bind(s.as_str());
         }
-        q.push(") ORDER BY w.workspace_id");
+        q.push(") ORDER BY w.workspace_id LIMIT ").push_bind(limit as i64);
         read_rows(q.build().fetch_all(&self.db).await.map_err(db_error)?)
     }
 }

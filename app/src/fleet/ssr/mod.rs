@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::{
     Choice, Count, FleetOverview, FleetPage, FleetQuery, FleetSummary, GetWorkspace, ListWorkspaces, RefreshWorkspaces,
-    WorkspaceDetail, WorkspaceId, WorkspaceState, WorkspaceSummary,
+    WorkspaceDetail, WorkspaceId, WorkspaceState, WorkspaceSummary, ATTENTION_SHOWN,
 };
 use crate::catalog::ssr::Catalog;
 use crate::error::{AppError, AppResult};
@@ -193,9 +193,14 @@ impl Fleet {
                 self.inventory.counts("state"),
                 self.inventory.counts("directory_key"),
                 self.inventory.counts("running_mode"),
-                self.inventory.in_states(&attention),
+                self.inventory.in_states(&attention, ATTENTION_SHOWN),
                 self.sync.health(),
             )?;
+            let attention_total = by_state
+                .iter()
+                .filter(|(state, _)| WorkspaceState::from_api(state).needs_attention())
+                .map(|(_, n)| n)
+                .sum();
             Ok(FleetOverview {
                 sync,
                 total: by_state.iter().map(|(_, n)| n).sum(),
@@ -203,6 +208,7 @@ impl Fleet {
                 by_directory: counted(by_directory),
                 by_running_mode: counted(by_running_mode),
                 attention,
+                attention_total,
             })
         };
         self.pipeline.run(caller, op, work).await

@@ -137,7 +137,8 @@ impl Sync {
 
     /// How the sync is doing, for the pages.
     pub async fn health(&self) -> AppResult<SyncHealth> {
-        let (row, details_due) = tokio::try_join!(self.inventory.sync_row(), self.inventory.details_due_count())?;
+        let row = self.inventory.sync_row().await?;
+        let details_due = self.inventory.details_due_count(row.version).await?;
         let calls_last_minute = {
             let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
