@@ -40,6 +40,13 @@ CREATE INDEX inventory_dir_key    ON inventory_workspaces (directory_key, worksp
 CREATE INDEX inventory_bundle_key ON inventory_workspaces (bundle_key, workspace_id);
 CREATE INDEX inventory_ip         ON inventory_workspaces (ip_key, workspace_id);
 CREATE INDEX inventory_computer   ON inventory_workspaces (computer_key, workspace_id);
+-- A state filter with any sort is an index walk too (the most used filter).
+CREATE INDEX inventory_state_user     ON inventory_workspaces (state, user_key, workspace_id);
+CREATE INDEX inventory_state_dir_key  ON inventory_workspaces (state, directory_key, workspace_id);
+CREATE INDEX inventory_state_bundle   ON inventory_workspaces (state, bundle_key, workspace_id);
+CREATE INDEX inventory_state_mode     ON inventory_workspaces (state, running_mode, workspace_id);
+CREATE INDEX inventory_state_ip       ON inventory_workspaces (state, ip_key, workspace_id);
+CREATE INDEX inventory_state_computer ON inventory_workspaces (state, computer_key, workspace_id);
 CREATE INDEX inventory_gone       ON inventory_workspaces (gone_at, workspace_id) WHERE gone_at IS NOT NULL;
 -- The WorkSpaces whose tags and connection status are due (the sync's queue).
 CREATE INDEX inventory_details_due ON inventory_workspaces (workspace_id) WHERE details_due = 1 AND gone_at IS NULL;
@@ -55,8 +62,10 @@ CREATE INDEX inventory_tags_key ON inventory_tags (key, value);
 -- The sync's progress (one row): the sweep under way and where it stopped, and its health.
 CREATE TABLE inventory_sync (
     id                 INTEGER PRIMARY KEY CHECK (id = 1),
-    -- Moves whenever what the pages count changes: counts are cached per version.
+    -- Move whenever what the pages count changes (rows; tags and due details): counts are
+    -- kept per version.
     version            INTEGER NOT NULL DEFAULT 0,
+    tags_version       INTEGER NOT NULL DEFAULT 0,
     sweep              INTEGER NOT NULL DEFAULT 0,
     sweep_started_at   TEXT,
     next_token         TEXT,

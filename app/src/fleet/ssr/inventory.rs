@@ -39,36 +39,56 @@ pub struct Inventory {
     counts: Arc<Counts>,
 }
 
-/// Counts of the fleet's searches, for one version of the inventory.
+/// Counts of the fleet's searches, each with the versions it was counted at. One count is made
+/// at a time: requests that miss together wait for it rather than all scanning at once.
 #[derive(Default)]
-struct Counts(Mutex<(i64, HashMap<String, usize>)>);
+struct Counts {
+    kept: Mutex<HashMap<String, (Versions, usize)>>,
+    counting: tokio::sync::Mutex<()>,
+}
 
 impl Counts {
-    /// Searches whose counts are kept at most (a new one beyond that starts afresh).
+    /// Searches whose counts are kept at most (beyond that, they start afresh).
     const MAX: usize = 1000;
 
-    fn lookup(&self, version: i64, key: &str) -> Option<usize> {
-        let counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        (counts.0 == version).then(|| counts.1.get(key).copied()).flatten()
+    fn lookup(&self, at: Versions, key: &str) -> Option<usize> {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.get(key).filter(|(v, _)| *v == at).map(|(_, n)| *n)
     }
 
-    /// Keeps a count made at `version` (an older one than the kept counts' is dropped).
-    fn keep(&self, version: i64, key: String, n: usize) {
-        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if version > counts.0 || counts.1.len() >= Self::MAX {
-            *counts = (version, HashMap::new());
+    fn keep(&self, at: Versions, key: String, n: usize) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() >= Self::MAX {
+            kept.clear();
         }
-        if version == counts.0 {
-            counts.1.insert(key, n);
+        kept.insert(key, (at, n));
+    }
+
+    /// The count kept for `key` at `at`, or the one `count` makes (one at a time).
+    async fn get_or_count<F>(&self, at: Versions, key: String, count: F) -> AppResult<usize>
+    where
+        F: std::future::Future<Output = AppResult<usize>>,
+    {
+        if let Some(n) = self.lookup(at, &key) {
+            return Ok(n);
         }
+        let _one_at_a_time = self.counting.lock().await;
+        if let Some(n) = self.lookup(at, &key) {
+            return Ok(n);
+        }
+        let n = count.await?;
+        self.keep(at, key, n);
+        Ok(n)
     }
 }
 
 /// The sync's progress row.
 #[derive(Clone, Debug, Default, sqlx::FromRow)]
 pub struct SyncRow {
-    /// Moves whenever what the pages count changes (rows, gone, tags, details due).
+    /// Move whenever what the pages count changes: rows (new, changed, gone), and tags (or
+    /// which details are due).
     pub version: i64,
+    pub tags_version: i64,
     pub sweep: i64,
     pub sweep_started_at: Option<String>,
     pub next_token: Option<String>,
@@ -93,14 +113,28 @@ fn db_error(e: sqlx::Error) -> crate::error::AppError {
     internal(format!("inventory: {e}"))
 }
 
-/// Moves the inventory's version: what the pages counted before is to be counted again.
-async fn bump(conn: &mut sqlx::SqliteConnection) -> AppResult<()> {
-    sqlx::query("UPDATE inventory_sync SET version = version + 1 WHERE id = 1")
-        .execute(conn)
-        .await
-        .map_err(db_error)?;
+/// What a write changed, for the counts kept per version.
+enum Changed {
+    /// WorkSpaces' rows: new, changed or gone.
+    Rows,
+    /// Tags, or whose details are due.
+    Tags,
+}
+
+/// Moves the inventory's version of what changed: what the pages counted before is counted again.
+async fn bump(conn: &mut sqlx::SqliteConnection, changed: Changed) -> AppResult<()> {
+    sqlx::query(match changed {
+        Changed::Rows => "UPDATE inventory_sync SET version = version + 1 WHERE id = 1",
+        Changed::Tags => "UPDATE inventory_sync SET tags_version = tags_version + 1 WHERE id = 1",
+    })
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
     Ok(())
 }
+
+/// The inventory's versions when a page was read: (rows, tags).
+pub type Versions = (i64, i64);
 
 impl Inventory {
     pub fn new(db: Db) -> Self {
@@ -169,7 +203,7 @@ impl Inventory {
             touch.build().execute(&mut *tx).await.map_err(db_error)?;
         }
         if changed > 0 {
-            bump(&mut tx).await?;
+            bump(&mut tx, Changed::Rows).await?;
         }
         tx.commit().await.map_err(db_error)
     }
@@ -191,7 +225,7 @@ impl Inventory {
         q.push(")");
         let mut tx = self.db.begin().await.map_err(db_error)?;
         if q.build().execute(&mut *tx).await.map_err(db_error)?.rows_affected() > 0 {
-            bump(&mut tx).await?;
+            bump(&mut tx, Changed::Rows).await?;
         }
         tx.commit().await.map_err(db_error)
     }
@@ -212,7 +246,7 @@ impl Inventory {
         .map_err(db_error)?
         .rows_affected();
         if gone > 0 {
-            bump(&mut tx).await?;
+            bump(&mut tx, Changed::Rows).await?;
         }
         tx.commit().await.map_err(db_error)?;
         Ok(gone)
@@ -221,7 +255,7 @@ impl Inventory {
     /// The sync's progress.
     pub async fn sync_row(&self) -> AppResult<SyncRow> {
         sqlx::query_as(
-            "SELECT version, sweep, sweep_started_at, next_token, last_complete_at, last_complete_ms, last_complete_calls, \
+            "SELECT version, tags_version, sweep, sweep_started_at, next_token, last_complete_at, last_complete_ms, last_complete_calls, \
              sweep_calls, errors, last_error, last_error_at FROM inventory_sync WHERE id = 1",
         )
         .fetch_one(&self.db)
@@ -305,18 +339,17 @@ impl Inventory {
     }
 
     /// How many WorkSpaces' tags and connection status are to be read.
-    pub async fn details_due_count(&self, version: i64) -> AppResult<u64> {
-        if let Some(n) = self.counts.lookup(version, "details due") {
-            return Ok(n as u64);
-        }
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM inventory_workspaces WHERE details_due = 1 AND gone_at IS NULL")
-                .fetch_one(&self.db)
-                .await
-                .map_err(db_error)?;
-        let n = n.max(0) as usize;
-        self.counts.keep(version, "details due".into(), n);
-        Ok(n as u64)
+    pub async fn details_due_count(&self, at: Versions) -> AppResult<u64> {
+        let count = async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM inventory_workspaces WHERE details_due = 1 AND gone_at IS NULL",
+            )
+            .fetch_one(&self.db)
+            .await
+            .map_err(db_error)?;
+            Ok(n.max(0) as usize)
+        };
+        Ok(self.counts.get_or_count(at, "details due".into(), count).await? as u64)
     }
 
     /// Stores connection statuses read at `read_at`.
@@ -358,7 +391,7 @@ impl Inventory {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        bump(&mut tx).await?;
+        bump(&mut tx, Changed::Tags).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -377,7 +410,7 @@ impl Inventory {
         q.push(")");
         let mut tx = self.db.begin().await.map_err(db_error)?;
         if q.build().execute(&mut *tx).await.map_err(db_error)?.rows_affected() > 0 {
-            bump(&mut tx).await?;
+            bump(&mut tx, Changed::Tags).await?;
         }
         tx.commit().await.map_err(db_error)
     }
@@ -390,7 +423,7 @@ impl Inventory {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        bump(&mut tx).await?;
+        bump(&mut tx, Changed::Tags).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -462,55 +495,45 @@ impl Inventory {
     }
 
     /// How many WorkSpaces `query`'s filters match, and how many the fleet holds.
-    pub async fn count(&self, query: &FleetQuery) -> AppResult<(usize, usize)> {
-        let version = self.version().await?;
-        let total = self.counted(version, query).await?;
-        let fleet = self.counted(version, &FleetQuery::default()).await?;
+    pub async fn count(&self, query: &FleetQuery, at: Versions) -> AppResult<(usize, usize)> {
+        let total = self.counted(at, query).await?;
+        let fleet = self.counted(at, &FleetQuery::default()).await?;
         Ok((total, fleet))
     }
 
-    /// The inventory's version now.
-    async fn version(&self) -> AppResult<i64> {
-        sqlx::query_scalar("SELECT version FROM inventory_sync WHERE id = 1")
-            .fetch_one(&self.db)
-            .await
-            .map_err(db_error)
-    }
-
-    /// How many WorkSpaces `query`'s filters match: counted once per version of the inventory
+    /// How many WorkSpaces `query`'s filters match: counted once per version of what they read
     /// (a count scans what the filters match; pages ask for the same counts again and again).
-    /// The last-login filter joins logins, which move without the version: counted each time.
-    async fn counted(&self, version: i64, query: &FleetQuery) -> AppResult<usize> {
-        let key = query.idle.is_none().then(|| {
-            let q = query;
-            format!(
-                "{:?}",
-                (
-                    &q.state,
-                    &q.directory,
-                    &q.bundle,
-                    &q.mode,
-                    q.user.to_lowercase(),
-                    &q.tag_key,
-                    &q.tag_value,
-                    q.gone
-                )
-            )
-        });
-        if let Some(n) = key.as_ref().and_then(|key| self.counts.lookup(version, key)) {
-            return Ok(n);
-        }
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM inventory_workspaces w");
+    /// The last-login filter joins logins, which move without a version: counted each time.
+    async fn counted(&self, at: Versions, query: &FleetQuery) -> AppResult<usize> {
+        let count = async {
+            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM inventory_workspaces w");
+            if query.idle.is_some() {
+                q.push(" LEFT JOIN workspace_last_login l ON l.workspace_id = w.workspace_id");
+            }
+            filters(&mut q, query);
+            let n: i64 = q.build_query_scalar().fetch_one(&self.db).await.map_err(db_error)?;
+            Ok(n.max(0) as usize)
+        };
         if query.idle.is_some() {
-            q.push(" LEFT JOIN workspace_last_login l ON l.workspace_id = w.workspace_id");
+            return count.await;
         }
-        filters(&mut q, query);
-        let n: i64 = q.build_query_scalar().fetch_one(&self.db).await.map_err(db_error)?;
-        let n = n.max(0) as usize;
-        if let Some(key) = key {
-            self.counts.keep(version, key, n);
-        }
-        Ok(n)
+        let q = query;
+        let tagged = !q.tag_key.is_empty() || !q.tag_value.is_empty();
+        let at = (at.0, if tagged { at.1 } else { 0 });
+        let key = format!(
+            "{:?}",
+            (
+                &q.state,
+                &q.directory,
+                &q.bundle,
+                &q.mode,
+                q.user.to_lowercase(),
+                &q.tag_key,
+                &q.tag_value,
+                q.gone
+            )
+        );
+        self.counts.get_or_count(at, key, count).await
     }
 
     /// The rows `query`'s filters match, in its order: `limit` of them from `offset` on.

@@ -132,7 +132,8 @@ impl Fleet {
     }
 
     async fn page(&self, query: FleetQuery) -> AppResult<FleetPage> {
-        let ((total, fleet_size), sync) = tokio::try_join!(self.inventory.count(&query), self.sync.health())?;
+        let (sync, at) = self.sync.health_at().await?;
+        let (total, fleet_size) = self.inventory.count(&query, at).await?;
         let pages = total.div_ceil(query.per_page).max(1);
         let page = query.page.min(pages);
         let items = self

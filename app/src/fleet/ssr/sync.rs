@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_workspaces::config::retry::RetryConfig;
 
-use super::inventory::Inventory;
+use super::inventory::{Inventory, Versions};
 use crate::audit::ssr::record::utc_now;
 use crate::catalog::ssr::Catalog;
 use crate::error::{AppError, AppResult};
@@ -137,8 +137,14 @@ impl Sync {
 
     /// How the sync is doing, for the pages.
     pub async fn health(&self) -> AppResult<SyncHealth> {
+        Ok(self.health_at().await?.0)
+    }
+
+    /// How the sync is doing, and the inventory's versions it read that at.
+    pub(crate) async fn health_at(&self) -> AppResult<(SyncHealth, Versions)> {
         let row = self.inventory.sync_row().await?;
-        let details_due = self.inventory.details_due_count(row.version).await?;
+        let at = (row.version, row.tags_version);
+        let details_due = self.inventory.details_due_count(at).await?;
         let calls_last_minute = {
             let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
@@ -150,7 +156,7 @@ impl Sync {
             }
             calls.len()
         };
-        Ok(SyncHealth {
+        let health = SyncHealth {
             synced_secs_ago: row.last_complete_at.as_deref().and_then(secs_since),
             completed_sweeps: (row.sweep - i64::from(row.sweep_started_at.is_some())).max(0) as u64,
             sweeping: row.sweep_started_at.is_some(),
@@ -163,7 +169,8 @@ impl Sync {
             calls_last_minute,
             max_calls_per_sec: self.settings.max_calls_per_sec,
             details_due,
-        })
+        };
+        Ok((health, at))
     }
 
     /// Has a full sweep start as soon as the one under way (if any) is over.
