@@ -8,6 +8,7 @@
 //! and a refused event (which field, why) is never retried. Refused deliveries and token
 //! changes are recorded in the audit log; accepted events are data, in their own table.
 
+mod charts;
 pub mod event;
 pub mod review;
 mod store;

@@ -1,5 +1,5 @@
 //! Reviewing the logins on the server: each WorkSpace's last login, the allowed networks, the
-//! alerts a new login raises (in the transaction that stores it), and the charts.
+//! alerts a new login raises (in the transaction that stores it); the charts are in [`super::charts`].
 //!
 //! An alert is judged on arrival, against what is stored then: `outside` when the login's
 //! address is in no allowed network of its directory or of every directory (a directory with
@@ -9,22 +9,22 @@
 //! address raises neither.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use ipnet::IpNet;
 use leptos::server_fn::ServerFn;
 use serde_json::json;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
-use time::macros::format_description;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
+use super::charts::{chart_days, charts, DAY};
 use super::event::{key_range, Login as Event};
-use super::{filter_of, store, Access};
+use super::{filter_of, Access};
 use crate::access::{
     AccessAlert, AccessQuery, AcknowledgeAlert, AddAllowedNetwork, AlertKind, AlertPage, AlertQuery, AllowedNetwork,
-    DayCount, GetLoginCharts, ListAlerts, ListAllowedNetworks, LoginCharts, LoginCharts as Charts, NetworkCount,
-    RemoveAllowedNetwork, NEW_NETWORK_DAYS,
+    GetLoginCharts, ListAlerts, ListAllowedNetworks, LoginCharts, LoginCharts as Charts, RemoveAllowedNetwork,
+    NEW_NETWORK_DAYS,
 };
 use crate::audit::ssr::record::{utc_now, utc_text};
 use crate::error::{AppError, AppResult};
@@ -33,17 +33,13 @@ use crate::ssr::{Audited, Caller, Operation};
 
 /// Alerts per page.
 const ALERT_PAGE: usize = 50;
-/// Days charted when the search sets no start.
-const CHART_DAYS: i64 = 30;
-/// The most days one chart spans.
-const MAX_CHART_DAYS: i64 = 400;
 
 impl Audited for Vec<AllowedNetwork> {}
 impl Audited for AllowedNetwork {}
 impl Audited for AlertPage {}
 impl Audited for LoginCharts {}
 
-fn db_error(e: sqlx::Error) -> AppError {
+pub(super) fn db_error(e: sqlx::Error) -> AppError {
     crate::ssr::internal(format!("access review database: {e}"))
 }
 
@@ -80,7 +76,8 @@ pub fn chart_network(ip_key: &str) -> &str {
 }
 
 /// [`chart_network`] in SQL.
-const NETWORK_SQL: &str = "CASE WHEN ip_key = '' THEN '' WHEN substr(ip_key, 1, 24) = '00000000000000000000ffff' \
+pub(super) const NETWORK_SQL: &str =
+    "CASE WHEN ip_key = '' THEN '' WHEN substr(ip_key, 1, 24) = '00000000000000000000ffff' \
                            THEN substr(ip_key, 1, 30) ELSE substr(ip_key, 1, 16) END";
 
 /// Adds new logins to the charts' counts (per hour and platform, per day and network).
@@ -620,200 +617,10 @@ async fn alerts(db: &Db, all: bool, before: Option<(String, i64)>, limit: usize)
         .collect())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Charts
-
-const DAY: &[time::format_description::FormatItem<'_>] = format_description!("[year]-[month]-[day]");
-
-/// The first and last day charted: the search's range, or the 30 days up to its end (today).
-fn chart_days(from: Option<&str>, to: Option<&str>) -> AppResult<(Date, Date)> {
-    let day_of = |t: &str| Date::parse(t.get(..10).unwrap_or_default(), DAY).ok();
-    let today = OffsetDateTime::now_utc().date();
-    // `to` is exclusive: a range to midnight ends the day before.
-    let last = match to {
-        Some(t) if t.get(10..).is_some_and(|rest| rest.starts_with("T00:00:00.000")) => {
-            day_of(t).and_then(|d| d.previous_day())
-        }
-        Some(t) => day_of(t),
-        None => Some(today),
-    }
-    .unwrap_or(today);
-    let first = match from {
-        Some(t) => day_of(t).unwrap_or(last),
-        None => last - time::Duration::days(CHART_DAYS - 1),
-    };
-    if first > last {
-        return Err(AppError::validation("from", "the range starts after it ends"));
-    }
-    if (last - first).whole_days() >= MAX_CHART_DAYS {
-        return Err(AppError::validation(
-            "from",
-            format!("a chart spans at most {MAX_CHART_DAYS} days: narrow the range"),
-        ));
-    }
-    Ok((first, last))
-}
-
-/// Logins per key (an hour, a network).
-type Counts = Vec<(String, i64)>;
-
-/// Whether the charts of `filter` can be read from the counts: it sets nothing but a range of
-/// whole days.
-fn counted(filter: &store::Filter) -> bool {
-    let whole_day = |t: &Option<String>| t.as_ref().is_none_or(|t| t.get(10..) == Some("T00:00:00.000Z"));
-    let store::Filter {
-        workspace,
-        user,
-        directory,
-        ip,
-        platform,
-        product,
-        from,
-        to,
-        before: _,
-    } = filter;
-    [workspace, user, directory, platform, product]
-        .iter()
-        .all(|f| f.is_none())
-        && ip.is_none()
-        && whole_day(from)
-        && whole_day(to)
-}
-
-async fn charts(db: &Db, filter: &store::Filter, first: Date, last: Date) -> AppResult<Charts> {
-    let (per_day, per_hour, per_network): (Vec<(String, String, i64)>, Counts, Counts) = if counted(filter) {
-        // The counts: a few rows per hour and day, however many logins.
-        let bound = |t: &Option<String>, len: usize, none: &str| {
-            t.as_deref().and_then(|t| t.get(..len)).unwrap_or(none).to_string()
-        };
-        let (from_hour, to_hour) = (bound(&filter.from, 13, ""), bound(&filter.to, 13, "~"));
-        let (from_day, to_day) = (bound(&filter.from, 10, ""), bound(&filter.to, 10, "~"));
-        let per_day = sqlx::query_as(
-            "SELECT substr(hour, 1, 10), platform, sum(logins) FROM access_hourly \
-                 WHERE hour >= ? AND hour < ? GROUP BY 1, 2",
-        )
-        .bind(&from_hour)
-        .bind(&to_hour)
-        .fetch_all(db)
-        .await
-        .map_err(db_error)?;
-        let per_hour = sqlx::query_as(
-            "SELECT substr(hour, 12, 2), sum(logins) FROM access_hourly WHERE hour >= ? AND hour < ? GROUP BY 1",
-        )
-        .bind(&from_hour)
-        .bind(&to_hour)
-        .fetch_all(db)
-        .await
-        .map_err(db_error)?;
-        let per_network = sqlx::query_as(
-            "SELECT network, sum(logins) FROM access_daily_networks WHERE day >= ? AND day < ? \
-                 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
-        )
-        .bind(&from_day)
-        .bind(&to_day)
-        .fetch_all(db)
-        .await
-        .map_err(db_error)?;
-        (per_day, per_hour, per_network)
-    } else {
-        let grouped = |select: &str, group: &str| {
-            let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {select}, count(*) FROM access_events"));
-            store::push_filter(&mut q, filter);
-            q.push(format!(" GROUP BY {group}"));
-            q
-        };
-        let per_day = grouped("substr(login_time, 1, 10), platform", "1, 2")
-            .build_query_as()
-            .fetch_all(db)
-            .await
-            .map_err(db_error)?;
-        let per_hour = grouped("substr(login_time, 12, 2)", "1")
-            .build_query_as()
-            .fetch_all(db)
-            .await
-            .map_err(db_error)?;
-        let mut top = grouped(NETWORK_SQL, "1");
-        top.push(" ORDER BY 2 DESC, 1 LIMIT 10");
-        let per_network = top.build_query_as().fetch_all(db).await.map_err(db_error)?;
-        (per_day, per_hour, per_network)
-    };
-
-    let mut platforms: Vec<(String, u64)> = Vec::new();
-    for (_, platform, n) in &per_day {
-        match platforms.iter_mut().find(|(p, _)| p == platform) {
-            Some((_, total)) => *total += *n as u64,
-            None => platforms.push((platform.clone(), *n as u64)),
-        }
-    }
-    platforms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut days = Vec::new();
-    let mut day = first;
-    loop {
-        let text = day.format(DAY).unwrap_or_default();
-        let counts = platforms
-            .iter()
-            .map(|(p, _)| {
-                per_day
-                    .iter()
-                    .find(|(d, q, _)| *d == text && q == p)
-                    .map_or(0, |(_, _, n)| *n as u64)
-            })
-            .collect();
-        days.push(DayCount { day: text, counts });
-        match day.next_day() {
-            Some(next) if next <= last => day = next,
-            _ => break,
-        }
-    }
-    let mut hours = vec![0u64; 24];
-    for (hour, n) in per_hour {
-        if let Some(slot) = hour.parse::<usize>().ok().and_then(|h| hours.get_mut(h)) {
-            *slot = n as u64;
-        }
-    }
-    Ok(Charts {
-        first_day: first.format(DAY).unwrap_or_default(),
-        last_day: last.format(DAY).unwrap_or_default(),
-        total: platforms.iter().map(|(_, n)| n).sum(),
-        platforms: platforms.into_iter().map(|(p, _)| p).collect(),
-        days,
-        hours,
-        networks: per_network
-            .into_iter()
-            .map(|(prefix, n)| NetworkCount {
-                network: network_label(&prefix),
-                logins: n as u64,
-            })
-            .collect(),
-    })
-}
-
-/// A network of the chart's grouping (a prefix of `ip_key`) as CIDR text.
-fn network_label(prefix: &str) -> String {
-    match prefix.len() {
-        30 => u32::from_str_radix(&prefix[24..], 16)
-            .map(|v| format!("{}/24", Ipv4Addr::from(v << 8)))
-            .unwrap_or_default(),
-        16 => u64::from_str_radix(prefix, 16)
-            .map(|v| format!("{}/64", Ipv6Addr::from(u128::from(v) << 64)))
-            .unwrap_or_default(),
-        _ => "no address".to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::access::ssr::event::ip_key;
-
-    #[test]
-    fn a_chart_network_is_named_from_its_key_prefix() {
-        let v4 = ip_key("198.51.100.7".parse().unwrap());
-        assert_eq!(network_label(&v4[..30]), "198.51.100.0/24");
-        let v6 = ip_key("2001:db8:1:2::9".parse().unwrap());
-        assert_eq!(network_label(&v6[..16]), "2001:db8:1:2::/64");
-        assert_eq!(network_label(""), "no address");
-    }
 
     #[test]
     fn the_chart_network_of_a_key_is_its_24_or_64_prefix() {
@@ -834,19 +641,6 @@ mod tests {
             network_of("2001:db8:a:b:c::1".parse().unwrap()).to_string(),
             "2001:db8:a:b::/64"
         );
-    }
-
-    #[test]
-    fn the_chart_spans_the_search_or_the_last_thirty_days() {
-        let (first, last) = chart_days(Some("2026-11-01T00:00:00.000Z"), Some("2026-11-08T00:00:00.000Z")).unwrap();
-        assert_eq!(
-            (first.to_string(), last.to_string()),
-            ("2026-11-01".into(), "2026-11-07".into())
-        );
-        let (first, last) = chart_days(None, None).unwrap();
-        assert_eq!((last - first).whole_days(), CHART_DAYS - 1);
-        assert!(chart_days(Some("2026-11-09T00:00:00.000Z"), Some("2026-11-08T00:00:00.000Z")).is_err());
-        assert!(chart_days(Some("2020-01-01T00:00:00.000Z"), Some("2026-11-08T00:00:00.000Z")).is_err());
     }
 
     #[test]

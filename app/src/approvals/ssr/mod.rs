@@ -6,12 +6,15 @@
 
 mod execute;
 mod notify;
+mod reads;
+mod snapshots;
 pub mod store;
+
+pub(crate) use snapshots::snapshots;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt};
 use leptos::server_fn::ServerFn;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -25,12 +28,11 @@ use super::{
     RequestedProperties, WorkspaceSnapshot, MIN_REASON,
 };
 use crate::audit::ssr::record::{self, utc_now};
-use crate::catalog::ssr::CatalogIndex;
 use crate::error::{AppError, AppResult};
-use crate::fleet::{RunningMode, WorkspaceId};
+use crate::fleet::RunningMode;
 use crate::identity::Role;
 use crate::ssr::db::Db;
-use crate::ssr::workspaces::{self, sdk_error, Client};
+use crate::ssr::workspaces::Client;
 use crate::ssr::{Audited, Caller, Operation, Pipeline, Portal};
 
 /// The approvals rule, as configured.
@@ -459,151 +461,6 @@ impl Approvals {
         self.pipeline.run(caller, op, work).await
     }
 
-    // -----------------------------------------------------------------------------------------
-    // Reading
-
-    /// `approvals/list`.
-    pub async fn list(&self, caller: &Caller, query: ApprovalQuery) -> AppResult<ApprovalPage> {
-        let op = Operation::portal_read(ListApprovals::PATH, "ListApprovalRequests", json!({ "filters": query }));
-        let work = async {
-            let me = caller.user().map(|u| u.name.clone()).unwrap_or_default();
-            let time = |field: &str, text: &str| -> AppResult<Option<String>> {
-                let text = text.trim();
-                if text.is_empty() {
-                    return Ok(None);
-                }
-                record::parse_filter_time(text).map(Some).ok_or_else(|| {
-                    AppError::validation(
-                        field,
-                        format!("'{text}' is not a date and time; use the form 2026-11-22T10:00 (UTC)"),
-                    )
-                })
-            };
-            for (field, value) in [
-                ("requester", &query.requester),
-                ("reviewer", &query.reviewer),
-                ("action", &query.action),
-                ("workspace", &query.workspace),
-            ] {
-                if value.len() > 256 {
-                    return Err(AppError::validation(field, "is longer than 256 characters"));
-                }
-            }
-            let overdue_before = query
-                .overdue
-                .then(|| record::utc_text(std::time::SystemTime::now() - Duration::from_secs(24 * 3600)));
-            let search = store::Search {
-                query: &query,
-                me: &me,
-                from: time("from", &query.from)?,
-                to: time("to", &query.to)?,
-                overdue_before,
-            };
-            let (rows, next) = store::list(&self.db, &search).await?;
-            Ok(ApprovalPage {
-                items: rows.iter().map(summary_of).collect(),
-                next,
-            })
-        };
-        self.pipeline.run(caller, op, work).await
-    }
-
-    /// `approvals/get`: the frozen request, each WorkSpace now beside its snapshot, the reviews,
-    /// and what the caller may do with it.
-    pub async fn get(&self, _portal: &Arc<Portal>, caller: &Caller, id: &str) -> AppResult<ApprovalDetail> {
-        let op = Operation::portal_read(GetApproval::PATH, "GetApprovalRequest", json!({ "requestId": id }));
-        let work = async {
-            let id = ApprovalId::parse("id", id)?;
-            let request = self.found(&id).await?;
-            let frozen: Frozen = serde_json::from_str(&request.frozen).map_err(crate::ssr::internal)?;
-            let reviews = store::reviews(&self.db, &request).await?;
-            let ids: Vec<WorkspaceId> = frozen.workspaces.iter().map(|w| w.id.clone()).collect();
-            // Tags are read again for small requests only: one call per WorkSpace.
-            let now = snapshots(&self.client, &ids, ids.len() <= 25).await?;
-            let live = frozen
-                .workspaces
-                .iter()
-                .map(|then| {
-                    let now = now.iter().find(|w| w.id == then.id).cloned().map(|mut w| {
-                        if ids.len() > 25 {
-                            w.tags = then.tags.clone();
-                        }
-                        w
-                    });
-                    LiveWorkspace {
-                        id: then.id.clone(),
-                        changes: now
-                            .as_ref()
-                            .map(|n| then.changes(n))
-                            .unwrap_or_else(|| vec!["it no longer exists".into()]),
-                        drifted: now.as_ref().is_none_or(|n| then.drifted(n)),
-                        now,
-                    }
-                })
-                .collect();
-            let me = caller.user();
-            let cannot = match me {
-                None => Some("sign in first".to_string()),
-                Some(_) if request.state != ApprovalState::Pending => Some(format!("it is {}", request.state.as_str())),
-                Some(user) if !user.role.allows(Role::Approver) => {
-                    Some(format!("reviewing needs the approver role; you are {}", user.role))
-                }
-                Some(user) => cannot_review(&request, &user.name)?,
-            };
-            let may_cancel = request.state == ApprovalState::Pending
-                && me.is_some_and(|u| u.id == request.requester_id || u.role == Role::Admin);
-            let cannot_acknowledge = match me {
-                Some(user) if user.role.allows(Role::Approver) => cannot_acknowledge(&request, &user.name),
-                _ => Some("acknowledging needs the approver role".into()),
-            };
-            let outcome: Vec<ItemResult> = request
-                .outcome
-                .as_deref()
-                .and_then(|o| serde_json::from_str(o).ok())
-                .unwrap_or_default();
-            Ok(ApprovalDetail {
-                summary: summary_of(&request),
-                hash: request.frozen_hash.clone(),
-                frozen,
-                live,
-                reviews,
-                outcome,
-                cannot_review: cannot,
-                may_cancel,
-                cannot_acknowledge,
-                post_reviewer: request.post_reviewer.clone(),
-                post_comment: request.post_comment.clone(),
-                webhook_error: request.webhook_error.clone(),
-            })
-        };
-        self.pipeline.run(caller, op, work).await
-    }
-
-    /// `approvals/pending`: the pending requests on these WorkSpaces.
-    pub async fn pending(&self, caller: &Caller, ids: &[String]) -> AppResult<Vec<PendingApproval>> {
-        let op = Operation::portal_read(
-            PendingApprovals::PATH,
-            "ListPendingApprovals",
-            json!({ "count": ids.len() }),
-        );
-        let work = async {
-            let ids = crate::fleet::ssr::checked_ids(ids, 200)?;
-            let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-            Ok(store::pending_for(&self.db, &ids)
-                .await?
-                .into_iter()
-                .filter_map(|(workspace, action, request)| {
-                    Some(PendingApproval {
-                        workspace_id: WorkspaceId::from_api(workspace),
-                        action: ApprovalAction::from_api(&action)?,
-                        request: ApprovalId::from_stored(request),
-                    })
-                })
-                .collect())
-        };
-        self.pipeline.run(caller, op, work).await
-    }
-
     async fn found(&self, id: &ApprovalId) -> AppResult<store::Stored> {
         store::by_public_id(&self.db, id)
             .await?
@@ -629,7 +486,7 @@ impl Approvals {
 
 /// Why `reviewer` may not review `request` (`None`: they may): not their own request, not one on
 /// their own WorkSpace.
-fn cannot_review(request: &store::Stored, reviewer: &str) -> AppResult<Option<String>> {
+pub(super) fn cannot_review(request: &store::Stored, reviewer: &str) -> AppResult<Option<String>> {
     if request.requester_name.eq_ignore_ascii_case(reviewer) {
         return Ok(Some("you asked for it: someone else must review it".into()));
     }
@@ -648,7 +505,7 @@ fn cannot_review(request: &store::Stored, reviewer: &str) -> AppResult<Option<St
 }
 
 /// Why `reviewer` may not acknowledge `request`'s break-glass action (`None`: they may).
-fn cannot_acknowledge(request: &store::Stored, reviewer: &str) -> Option<String> {
+pub(super) fn cannot_acknowledge(request: &store::Stored, reviewer: &str) -> Option<String> {
     if !request.break_glass {
         return Some("it is not a break-glass action".into());
     }
@@ -683,66 +540,4 @@ pub(super) fn summary_of(r: &store::Stored) -> ApprovalSummary {
 
 fn new_id() -> ApprovalId {
     ApprovalId::from_stored(format!("apr-{}", crate::identity::ssr::random_hex(8)))
-}
-
-/// What each WorkSpace is now, as a reviewer decides on it; WorkSpaces that do not exist are left
-/// out. With `tags`, one DescribeTags per WorkSpace (a few at a time).
-pub(super) async fn snapshots(client: &Client, ids: &[WorkspaceId], tags: bool) -> AppResult<Vec<WorkspaceSnapshot>> {
-    let names = CatalogIndex::default();
-    let mut out: Vec<WorkspaceSnapshot> = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(25) {
-        let chunk: Vec<String> = chunk.iter().map(|id| id.to_string()).collect();
-        let (described, connections) = tokio::join!(
-            client
-                .describe_workspaces()
-                .set_workspace_ids(Some(chunk.clone()))
-                .send(),
-            client
-                .describe_workspaces_connection_status()
-                .set_workspace_ids(Some(chunk.clone()))
-                .send(),
-        );
-        let described = described.map_err(|e| sdk_error("DescribeWorkspaces", e))?;
-        let connections = connections.map_err(|e| sdk_error("DescribeWorkspacesConnectionStatus", e))?;
-        for w in described.workspaces() {
-            let summary = workspaces::workspace(w, &names);
-            let connection = connections
-                .workspaces_connection_status()
-                .iter()
-                .find(|c| c.workspace_id() == Some(summary.id.as_str()))
-                .map(workspaces::connection);
-            out.push(WorkspaceSnapshot {
-                id: summary.id,
-                state: summary.state,
-                user_name: summary.user_name,
-                directory_id: summary.directory_id.to_string(),
-                bundle_id: summary.bundle_id.to_string(),
-                running_mode: summary.running_mode,
-                tags: Vec::new(),
-                connection,
-            });
-        }
-    }
-    if tags {
-        let found: Vec<String> = out.iter().map(|w| w.id.as_str().to_owned()).collect();
-        let tag_sets: Vec<AppResult<Vec<crate::fleet::Tag>>> = stream::iter(found)
-            .map(|id| async move {
-                client
-                    .describe_tags()
-                    .resource_id(id)
-                    .send()
-                    .await
-                    .map(|t| t.tag_list().iter().map(workspaces::tag).collect())
-                    .map_err(|e| sdk_error("DescribeTags", e))
-            })
-            .buffered(8)
-            .collect()
-            .await;
-        for (w, tags) in out.iter_mut().zip(tag_sets) {
-            w.tags = tags?;
-        }
-    }
-    // In the order asked for.
-    out.sort_by_key(|w| ids.iter().position(|id| *id == w.id));
-    Ok(out)
 }
