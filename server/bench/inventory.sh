@@ -59,6 +59,8 @@ echo "peak memory of the portal: $(awk '/VmHWM/ { printf "%.0f MB", $2 / 1024 }'
 
 echo "== wrk, $CONNECTIONS connections, $DURATION each, signed in as an operator"
 FILTERED='query[state]=STOPPED&query[user]=user00&query[sort]=user'
+echo "-- portal: first page of 50 (POST /api/workspaces/list), 4 connections"
+BODY='' wrk -t1 -c4 -d"$DURATION" -s $BENCH/request.lua $URL/api/workspaces/list | tail -1
 echo "-- portal: first page of 50 (POST /api/workspaces/list)"
 BODY='' wrk -t2 -c$CONNECTIONS -d"$DURATION" -s $BENCH/request.lua $URL/api/workspaces/list | tail -1
 echo "-- portal: filtered and sorted ($FILTERED)"
