@@ -30,8 +30,9 @@ pub struct Config {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// The portal's database. SQLite by default; the file and its directory are created.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/portal.db", global = true)]
+    /// The portal's database: `sqlite://path/to/portal.db` (the file and its directory are
+    /// created). Any other kind of URL is refused.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/portal.db", global = true, value_parser = Quiet(parse_database_url))]
     pub database_url: String,
 
     /// The key that signs the audit log's checkpoints (hex; created with a random key if
@@ -101,7 +102,7 @@ pub struct Config {
     /// Post each new access alert (a login from outside the allowed networks, or from a network
     /// its WorkSpace had not used in 30 days) to this URL (JSON with a `text` line, as chat
     /// webhooks take it).
-    #[arg(long, env = "PORTAL_ALERT_WEBHOOK", value_parser = parse_webhook)]
+    #[arg(long, env = "PORTAL_ALERT_WEBHOOK", value_parser = Quiet(parse_webhook))]
     pub alert_webhook: Option<url::Url>,
 
     /// A proxy (address or CIDR network) whose X-Forwarded-For header is believed for the
@@ -166,7 +167,7 @@ pub struct Config {
 
     /// Post each new approval request and each decision to this URL (JSON with a `text` line,
     /// as chat webhooks take it).
-    #[arg(long, env = "PORTAL_APPROVAL_WEBHOOK", value_parser = parse_webhook)]
+    #[arg(long, env = "PORTAL_APPROVAL_WEBHOOK", value_parser = Quiet(parse_webhook))]
     pub approval_webhook: Option<url::Url>,
 }
 
@@ -210,6 +211,46 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         return Err(format!("'{text}': between 1 second and 30 days"));
     }
     Ok(std::time::Duration::from_secs(seconds))
+}
+
+/// A flag's parser whose error names the flag and says why, without repeating the value (clap's
+/// own message does): database URLs and webhook URLs may hold secrets.
+#[derive(Clone)]
+struct Quiet<T>(fn(&str) -> Result<T, String>);
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Quiet<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let flag = arg.and_then(|a| a.get_long()).unwrap_or("value");
+        let refuse = |why: String| {
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("--{flag}: {why}\n")).with_cmd(cmd)
+        };
+        let text = value.to_str().ok_or_else(|| refuse("not UTF-8".into()))?;
+        (self.0)(text).map_err(refuse)
+    }
+}
+
+/// A SQLite URL or file path. Another scheme is refused by name only: the rest of a database
+/// URL may hold a password.
+fn parse_database_url(text: &str) -> Result<String, String> {
+    let scheme = text
+        .split_once(':')
+        .map(|(scheme, _)| scheme)
+        .filter(|s| s.len() > 1 && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)));
+    match scheme {
+        None => Ok(text.to_string()),
+        Some(s) if s.eq_ignore_ascii_case("sqlite") => Ok(text.to_string()),
+        Some(s) => Err(format!(
+            "'{s}:' databases are not supported (yet): the portal stores its data in SQLite — \
+             give a sqlite://path/to/portal.db URL or a file path"
+        )),
+    }
 }
 
 fn parse_call_rate(text: &str) -> Result<f64, String> {
@@ -376,6 +417,43 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_url_of_another_kind_is_refused_without_repeating_it() {
+        for ok in [
+            "sqlite://data/portal.db",
+            "sqlite::memory:",
+            "SQLITE://x.db",
+            "data/portal.db",
+            "C:/portal.db",
+        ] {
+            assert_eq!(parse_database_url(ok).as_deref(), Ok(ok));
+        }
+        for refused in [
+            "postgres://portal:s3cret@db.example.com/portal",
+            "postgresql://db/portal",
+            "mysql://x",
+        ] {
+            let error = parse_database_url(refused).unwrap_err();
+            assert!(
+                error.contains("not supported") && error.contains("sqlite://"),
+                "{error}"
+            );
+            assert!(
+                !error.contains("s3cret") && !error.contains("db.example.com"),
+                "{error}"
+            );
+        }
+        for (flag, value) in [
+            ("--database-url", "postgres://u:pw-123@h/db"),
+            ("--alert-webhook", "hooks.example.com/pw-123"),
+        ] {
+            let error = Config::try_parse_from(["workspaces-portal", flag, value])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(flag) && !error.contains("pw-123"), "{error}");
+        }
+    }
 
     #[test]
     fn approval_flags_are_checked_with_reasons() {
